@@ -1,0 +1,25 @@
+// Messages between a webview and the extension host. The webview never talks to the engine
+// directly: it asks the host, which adds the model id and forwards to the engine. Binary
+// fields (Uint8Array) cross postMessage as bytes.
+
+import type { EngineMethod, EngineMethods, ModelInfo } from './protocol';
+
+/** Engine methods a model-editor webview may call; `modelId` is filled in by the host. */
+export type WebviewEngineMethod = Exclude<EngineMethod, 'hello' | 'open' | 'close'>;
+export type WebviewParams<M extends WebviewEngineMethod> = Omit<EngineMethods[M]['params'], 'modelId'>;
+
+export type ToWebview =
+  | { type: 'init'; info: ModelInfo; fileName: string; selectTensor?: string }
+  | { type: 'response'; id: number; result?: unknown; error?: string }
+  | { type: 'progress'; id: number; done: number; total: number }
+  /** The engine restarted; the webview should re-request what it shows. */
+  | { type: 'engineRestarted' }
+  /** The host asks the webview to reveal a tensor (from a command or the tree). */
+  | { type: 'reveal'; tensor: string };
+
+export type FromWebview =
+  | { type: 'ready' }
+  | { type: 'request'; id: number; method: WebviewEngineMethod; params: unknown }
+  | { type: 'cancel'; id: number }
+  /** Something the user should see as a VS Code notification (one line). */
+  | { type: 'error'; message: string };
