@@ -135,14 +135,64 @@ export interface RegionSummary {
   mean: number | null;
 }
 
+/** How one tensor differs between model A (before) and model B (after). */
+export type TensorChange = 'unchanged' | 'changed' | 'added' | 'removed' | 'dtype' | 'shape';
+
+/**
+ * Differences of a tensor whose dtype and shape are the same in A and B but whose bytes
+ * differ. Values are compared as float64 (complex C64 elements as pairs of components):
+ * - `differing`: element pairs whose values differ. NaN equals NaN and -0 equals +0, so a
+ *   tensor can change bytes with `differing` 0; I64/U64 beyond 2^53 compare as float64.
+ * - `nonFinite`: the differing pairs where either side is NaN or ±Infinity. They have no
+ *   size and are left out of every number below.
+ * - `finitePairs`: pairs where both values are finite; the numbers below are over these,
+ *   with Δ = B - A.
+ * - `maxAbs`: max |Δ| (0 when no finite pair differs); `meanAbs`: Σ|Δ| / finitePairs
+ *   (equal pairs count as 0), null when there is no finite pair.
+ * - `relative`: ‖Δ‖₂ / ‖A‖₂; 0 when both are 0, null when ‖A‖₂ is 0 but ‖Δ‖₂ is not.
+ * - `cosine`: cos(A, B) = A·B / (‖A‖₂ ‖B‖₂) (Re⟨A, B⟩ for complex), null when a norm is 0.
+ */
+export interface TensorDiffMetrics {
+  differing: number;
+  nonFinite: number;
+  finitePairs: number;
+  maxAbs: number;
+  meanAbs: number | null;
+  relative: number | null;
+  cosine: number | null;
+}
+
+export interface TensorComparison {
+  name: string;
+  change: TensorChange;
+  /** dtype and shape in A (null when added) and in B (null when removed). */
+  a: { dtype: DType; shape: number[] } | null;
+  b: { dtype: DType; shape: number[] } | null;
+  /** Only for change 'changed'. */
+  metrics?: TensorDiffMetrics;
+}
+
+/** Result of comparing two models tensor by tensor (matched by name). */
+export interface ModelComparison {
+  pathA: string;
+  pathB: string;
+  /** Every tensor of either model, sorted by name (code-point order). */
+  tensors: TensorComparison[];
+  counts: Record<TensorChange, number>;
+  /** `__metadata__` keys added, removed or changed, sorted. */
+  metadataChanged: string[];
+  /** Tensor bytes read from both files together. */
+  bytesRead: number;
+}
+
 export interface EngineMethods {
   /** Engine identity; also a liveness check. */
   hello: { params: Record<string, never>; result: { protocol: number; version: string; pid: number } };
   /** Open a .safetensors file or a *.safetensors.index.json; header-only. */
   open: { params: { path: string }; result: { modelId: string; info: ModelInfo } };
   close: { params: { modelId: string }; result: null };
-  /** Streamed statistics; reports progress as { done, total } bytes. */
-  stats: { params: { modelId: string; tensor: string; bins?: number }; result: TensorStats };
+  /** Streamed statistics; reports progress as { done, total } bytes when given a workDoneToken. */
+  stats: { params: { modelId: string; tensor: string; bins?: number } & WorkDoneParams; result: TensorStats };
   /** Resolve and validate a slice string for a tensor. */
   slice: { params: { modelId: string; tensor: string; slice: string }; result: SliceView };
   tile: { params: TileRequest; result: Tile };
@@ -152,17 +202,37 @@ export interface EngineMethods {
   region: { params: { modelId: string; tensor: string; slice: string; viewport: Viewport }; result: RegionSummary };
   /** Raw bytes of a tensor, byte range relative to the tensor's first byte (hex view). */
   bytes: { params: { modelId: string; tensor: string; start: number; end: number }; result: { start: number; data: Uint8Array } };
+  /** Compare two models by path (A before, B after); progress { done, total } in bytes read. */
+  compare: { params: { pathA: string; pathB: string } & WorkDoneParams; result: ModelComparison };
 }
 
 export type EngineMethod = keyof EngineMethods;
 export type ParamsOf<M extends EngineMethod> = EngineMethods[M]['params'];
 export type ResultOf<M extends EngineMethod> = EngineMethods[M]['result'];
 
-/** Progress notification payload sent with $/progress for long requests. */
+/** Progress payload of long requests (the `value` of a $/progress notification). */
 export interface EngineProgress {
   done: number;
   total: number;
   message?: string;
+}
+
+/**
+ * Progress follows JSON-RPC's work-done convention (as in LSP): a request that reports
+ * progress takes an optional `workDoneToken` chosen by the caller (unique among its pending
+ * requests); the engine then sends `$/progress` notifications { token, value } with that
+ * token while the request runs (throttled; the last one has done === total). Without a
+ * token no progress is sent.
+ */
+export interface WorkDoneParams {
+  workDoneToken?: string | number;
+}
+
+export const PROGRESS_NOTIFICATION = '$/progress';
+
+export interface ProgressNotificationParams {
+  token: string | number;
+  value: EngineProgress;
 }
 
 /** Error codes in JSON-RPC error responses. `message` is always one line, fit for the user. */
