@@ -1,6 +1,14 @@
 // The registry of CLI subcommands; cli.ts dispatches on the first argument.
 import type { Command } from './command';
+import { inspectCommand } from './inspect';
+import { statsCommand } from './stats';
+import { sliceCommand } from './slice';
+import { serveCommand } from './serve';
 
 export const COMMANDS: Command[] = [
   // each module in this folder adds its command here
+  inspectCommand,
+  statsCommand,
+  sliceCommand,
+  serveCommand,
 ];
