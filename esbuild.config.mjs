@@ -1,6 +1,6 @@
 // Bundles: the extension host, the engine (also the CLI), and one bundle per webview.
 import * as esbuild from 'esbuild';
-import { chmodSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const common = { bundle: true, sourcemap: true, logLevel: 'warning', legalComments: 'none' };
@@ -14,6 +14,21 @@ const builds = [
   { ...common, entryPoints: ['src/webviews/modelEditor/main.ts'], outfile: 'dist/webviews/modelEditor.js', platform: 'browser', format: 'iife', target: 'es2022' },
 ];
 
+// Webview assets served from dist/webviews, so the packaged extension needs no node_modules:
+// plotly's CSP-safe strict bundle (loaded as its own nonce'd script) and the codicon font.
+function copyWebviewAssets() {
+  const copies = [
+    ['node_modules/plotly.js-strict-dist-min/plotly-strict.min.js', 'dist/webviews/plotly.min.js'],
+    ['node_modules/@vscode/codicons/dist/codicon.css', 'dist/webviews/codicons/codicon.css'],
+    ['node_modules/@vscode/codicons/dist/codicon.ttf', 'dist/webviews/codicons/codicon.ttf'],
+  ];
+  for (const [from, to] of copies) {
+    mkdirSync(to.slice(0, to.lastIndexOf('/')), { recursive: true });
+    copyFileSync(from, to);
+  }
+}
+
+copyWebviewAssets();
 if (watch) {
   for (const b of builds) (await esbuild.context(b)).watch();
 } else {

@@ -5,11 +5,18 @@
 import type { EngineMethod, EngineMethods, ModelInfo } from './protocol';
 
 /** Engine methods a model-editor webview may call; `modelId` is filled in by the host. */
-export type WebviewEngineMethod = Exclude<EngineMethod, 'hello' | 'open' | 'close'>;
+export const WEBVIEW_ENGINE_METHODS = ['stats', 'slice', 'tile', 'element', 'region', 'bytes'] as const satisfies readonly EngineMethod[];
+export type WebviewEngineMethod = (typeof WEBVIEW_ENGINE_METHODS)[number];
+
+export function isWebviewEngineMethod(m: unknown): m is WebviewEngineMethod {
+  return (WEBVIEW_ENGINE_METHODS as readonly unknown[]).includes(m);
+}
 export type WebviewParams<M extends WebviewEngineMethod> = Omit<EngineMethods[M]['params'], 'modelId'>;
 
 export type ToWebview =
   | { type: 'init'; info: ModelInfo; fileName: string; selectTensor?: string }
+  /** The model could not be opened (one line naming the file and the problem). */
+  | { type: 'loadError'; fileName: string; message: string }
   | { type: 'response'; id: number; result?: unknown; error?: string }
   | { type: 'progress'; id: number; done: number; total: number }
   /** The engine restarted; the webview should re-request what it shows. */

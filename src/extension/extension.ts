@@ -1,0 +1,23 @@
+// Extension entry: one engine per window (started on first use), the model editor, commands.
+
+import * as vscode from 'vscode';
+import { registerCommands } from './commands';
+import { WindowEngine } from './windowEngine';
+import { ModelEditorProvider } from './modelEditorProvider';
+
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel('Tensorscope', { log: true });
+  const engine = new WindowEngine(vscode.Uri.joinPath(context.extensionUri, 'dist', 'cli.js').fsPath, log);
+  context.subscriptions.push(
+    log,
+    engine,
+    // Open editors keep working (handles survive restarts); the user only gets a notice.
+    engine.onDidRestart((reason) => void vscode.window.showWarningMessage(`Tensorscope engine restarted: ${reason}`)),
+  );
+  const editors = ModelEditorProvider.register(context, engine, log);
+  registerCommands(context, editors);
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}

@@ -1,0 +1,41 @@
+// The model editor's HTML shell with a strict Content Security Policy: scripts only with this
+// page's nonce, no eval, styles only from the extension or the nonce'd style element.
+// Assets are served from dist/webviews (bundles, plotly, codicons copied at build time) and
+// media/ (the stylesheet), so the packaged extension needs no node_modules for the webview.
+
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+
+export function webviewRoots(extensionUri: vscode.Uri): vscode.Uri[] {
+  return [vscode.Uri.joinPath(extensionUri, 'dist', 'webviews'), vscode.Uri.joinPath(extensionUri, 'media')];
+}
+
+export function modelEditorHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+  const nonce = randomBytes(18).toString('base64');
+  const asset = (...segments: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...segments)).toString();
+  const csp = [
+    "default-src 'none'",
+    `img-src ${webview.cspSource} data: blob:`,
+    // No 'unsafe-inline': plotly adds its rules through the nonce'd <style> below (CSSOM).
+    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+    `script-src 'nonce-${nonce}'`,
+    `font-src ${webview.cspSource}`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" id="vscode-codicon-stylesheet" href="${asset('dist', 'webviews', 'codicons', 'codicon.css')}">
+<link rel="stylesheet" href="${asset('media', 'modelEditor.css')}">
+<style id="plotly.js-style-global" nonce="${nonce}"></style>
+<title>Tensorscope</title>
+</head>
+<body>
+<div id="app" data-testid="model-editor"></div>
+<script nonce="${nonce}" src="${asset('dist', 'webviews', 'modelEditor.js')}" defer></script>
+<script nonce="${nonce}" id="plotly-script" src="${asset('dist', 'webviews', 'plotly.min.js')}" defer></script>
+</body>
+</html>`;
+}
