@@ -8,8 +8,7 @@ import { UserError } from './errors';
 import { ENGINE_VERSION } from './version';
 
 export function usage(commands: Command[] = COMMANDS): string {
-  const width = Math.max(...commands.map((c) => c.usage.length), 10);
-  const lines = commands.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`);
+  const lines = commands.flatMap((c) => [`  ${c.usage}`, `      ${c.summary}`]);
   return [
     'usage: tensorscope <command> [arguments]',
     '',

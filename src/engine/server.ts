@@ -95,9 +95,9 @@ export class EngineSession {
       return elementAt(model, model.tensor(tensor), slice, row, col);
     },
 
-    region: async ({ modelId, tensor, slice, viewport }) => {
+    region: async ({ modelId, tensor, slice, viewport }, ctx) => {
       const model = this.model(modelId);
-      return regionSummary(model, model.tensor(tensor), slice, viewport);
+      return regionSummary(model, model.tensor(tensor), slice, viewport, ctx.signal);
     },
 
     compare: async ({ pathA, pathB }, ctx) => {

@@ -13,7 +13,7 @@ export const inspectCommand: Command = {
   async run(args, io) {
     const { positionals, values } = parseCommandArgs(inspectCommand, args, { json: { type: 'boolean' } }, ['FILE']);
     const info = await withModel(positionals[0], async (model) => model.info);
-    io.stdout(values.json ? `${JSON.stringify(inspectJson(info), null, 2)}\n` : inspectTable(info));
+    io.stdout(values.json ? formatInspectJson(inspectJson(info)) : inspectTable(info));
     return 0;
   },
 };
@@ -24,6 +24,12 @@ export function inspectJson(info: ModelInfo) {
     metadata: info.metadata,
     tensors: info.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, dataOffsets: t.dataOffsets })),
   };
+}
+
+/** Pretty but compact: one line per tensor, so large models stay readable and greppable. */
+function formatInspectJson(j: ReturnType<typeof inspectJson>): string {
+  const tensors = j.tensors.map((t) => `    ${JSON.stringify(t)}`).join(',\n');
+  return `{\n  "metadata": ${JSON.stringify(j.metadata)},\n  "tensors": [${tensors ? `\n${tensors}\n  ` : ''}]\n}\n`;
 }
 
 function numel(shape: number[]): number {

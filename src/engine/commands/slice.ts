@@ -4,6 +4,7 @@
 // NaN and infinities are the strings "NaN", "Infinity", "-Infinity"; -0 is written -0.0 so
 // its sign survives a JSON parser; BOOL values are true/false; I64/U64 values beyond 2^53
 // (where a JSON number would round) are exact decimal strings; C64 values are [re, im] pairs.
+import { basename } from 'node:path';
 import { DTYPE_BITS, type DType } from '../../shared/dtypes';
 import type { TensorInfo } from '../../shared/protocol';
 import { parseSlice, sliceValues, type StridedView } from '../compute/slice';
@@ -33,7 +34,7 @@ export const sliceCommand: Command = {
     const [file, name, sliceText] = positionals;
     const { shape, texts } = await withModel(file, async (model) => {
       const t = model.tensor(name);
-      const view = parseSlice(sliceText, t.shape);
+      const view = prefixErrors(`${basename(file)}: tensor ${JSON.stringify(t.name)}`, () => parseSlice(sliceText, t.shape));
       const count = view.shape.reduce((a, b) => a * b, 1);
       if (count > limit) {
         throw new UserError(`slice ${view.text} of '${t.name}' has ${count} values, more than --limit ${limit}`);
@@ -45,6 +46,16 @@ export const sliceCommand: Command = {
     return 0;
   },
 };
+
+/** Slice errors name only the slice; the CLI's line also names the file and tensor. */
+function prefixErrors<T>(prefix: string, work: () => T): T {
+  try {
+    return work();
+  } catch (err) {
+    if (err instanceof UserError) throw new UserError(`${prefix}: ${err.message}`);
+    throw err;
+  }
+}
 
 /** Each value of the slice as JSON text, row-major. */
 async function sliceTexts(model: Model, t: TensorInfo, slice: string, view: StridedView, limit: number): Promise<string[]> {

@@ -2,6 +2,7 @@
 import type { TensorStats } from '../../shared/protocol';
 import { tensorStats } from '../compute/stats';
 import { integerOption, parseCommandArgs } from './args';
+import { prettyJson } from './prettyJson';
 import type { Command } from './command';
 import { withModel } from './withModel';
 
@@ -23,7 +24,7 @@ export const statsCommand: Command = {
       return { tensor: t, stats: await tensorStats(model, t, { bins }) };
     });
     if (values.json) {
-      io.stdout(`${JSON.stringify(statsJson(stats), null, 2)}\n`);
+      io.stdout(`${prettyJson(statsJson(stats))}\n`);
     } else {
       io.stdout(`${tensor.name}  ${tensor.dtype} [${tensor.shape.join(', ')}]\n${statsText(stats)}`);
     }
@@ -62,12 +63,21 @@ export function statsText(s: TensorStats): string {
     ['std', num(s.std)],
   ];
   if (s.quantiles.length) rows.push(['quantiles', s.quantiles.map(([p, v]) => `p${+(p * 100).toFixed(2)}=${v}`).join('  ')]);
-  const counts = s.histogram.counts;
+  const counts = regroup(s.histogram.counts, 64);
   if (counts.length && s.min !== null) {
     const top = Math.max(...counts);
     const bars = counts.map((c) => SPARK[c === 0 ? 0 : Math.max(1, Math.round((c / top) * (SPARK.length - 1)))]).join('');
-    rows.push(['histogram', `${s.histogram.min} |${bars}| ${s.histogram.max}  (${counts.length} bins)`]);
+    rows.push(['histogram', `${s.histogram.min} |${bars}| ${s.histogram.max}  (${s.histogram.counts.length} bins)`]);
   }
   const width = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join('\n') + '\n';
+}
+
+/** Sums adjacent bins so a long histogram fits one line of at most `max` bars. */
+function regroup(counts: number[], max: number): number[] {
+  if (counts.length <= max) return counts;
+  const per = Math.ceil(counts.length / max);
+  const out: number[] = [];
+  for (let i = 0; i < counts.length; i += per) out.push(counts.slice(i, i + per).reduce((a, b) => a + b, 0));
+  return out;
 }
