@@ -1,9 +1,11 @@
 // numpy basic indexing on a tensor's shape: parse a slice string ("[0, :, 10:20]",
 // "[-1, ::2]", "[..., 3]") into a strided view of the tensor's elements, and reduce such a
-// view to the 2-D view a heatmap shows. Pure functions; nothing here reads data.
+// view to the 2-D view a heatmap shows. Only sliceValues reads data (through ./lines).
 
-import type { SliceView } from '../../shared/protocol';
+import type { SliceView, TensorInfo } from '../../shared/protocol';
 import { UserError } from '../errors';
+import type { Model } from '../safetensors/model';
+import { numelOf, readLines, type LineSpec } from './lines';
 
 /** The result of basic indexing, in element units of the row-major tensor. */
 export interface StridedView {
@@ -162,4 +164,45 @@ export function defaultSlice(shape: number[]): string {
   // A size-0 leading dimension cannot be indexed; keep it whole (the view is empty anyway).
   const items = shape.map((size, d) => (d < shape.length - 2 && size > 0 ? '0' : ':'));
   return `[${items.join(', ')}]`;
+}
+
+/**
+ * The values of a slice (any number of dimensions), row-major, as float64 (C64: modulus).
+ * Refuses results of more than `limit` elements.
+ */
+export async function sliceValues(
+  model: Model,
+  t: TensorInfo,
+  slice: string,
+  limit = Infinity,
+  signal?: AbortSignal,
+): Promise<{ shape: number[]; values: Float64Array }> {
+  const view = parseSlice(slice, t.shape);
+  const n = numelOf(view.shape);
+  if (n > limit) {
+    throw new UserError(`slice "${slice}" of "${t.name}" has ${n} elements, more than the limit of ${limit}`);
+  }
+  const values = new Float64Array(n);
+  if (n === 0) return { shape: view.shape, values };
+  // One line per index of the leading axes, along the last axis (a scalar is one line of 1).
+  const last = view.shape.length - 1;
+  const lineLength = last >= 0 ? view.shape[last] : 1;
+  const lineStride = last >= 0 ? view.strides[last] : 1;
+  function* lines(): Generator<LineSpec> {
+    const idx = new Array<number>(Math.max(last, 0)).fill(0);
+    for (let line = 0; line * lineLength < n; line++) {
+      let start = view.offset;
+      for (let a = 0; a < last; a++) start += idx[a] * view.strides[a];
+      yield { outer: line, inner0: 0, count: lineLength, start, stride: lineStride };
+      for (let a = last - 1; a >= 0; a--) {
+        if (++idx[a] < view.shape[a]) break;
+        idx[a] = 0;
+      }
+    }
+  }
+  await readLines(model, t, lines(), (v, count, outer, inner0) => {
+    const at = outer * lineLength + inner0;
+    for (let j = 0; j < count; j++) values[at + j] = v[j];
+  }, { signal });
+  return { shape: view.shape, values };
 }
