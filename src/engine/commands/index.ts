@@ -4,6 +4,8 @@ import { inspectCommand } from './inspect';
 import { statsCommand } from './stats';
 import { sliceCommand } from './slice';
 import { serveCommand } from './serve';
+import { compareCommand } from './compare';
+import { textconvCommand } from './textconv';
 
 export const COMMANDS: Command[] = [
   // each module in this folder adds its command here
@@ -11,4 +13,6 @@ export const COMMANDS: Command[] = [
   statsCommand,
   sliceCommand,
   serveCommand,
+  compareCommand,
+  textconvCommand,
 ];

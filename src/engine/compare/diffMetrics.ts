@@ -1,0 +1,139 @@
+// Accumulates the difference metrics of one tensor pair (A = before, B = after) chunk by
+// chunk, in float64. The rules, also documented on TensorDiffMetrics in src/shared/protocol.ts:
+// - A pair of elements differs when their values differ; NaN equals NaN and -0 equals +0
+//   (so bytes may differ while no element does). Integers beyond 2^53 compare as float64.
+// - Pairs where both values are finite feed the norms: Δ = b - a, max |Δ|, mean |Δ| (over
+//   all finite pairs, equal ones included), ‖Δ‖₂ / ‖A‖₂ and cos(A, B).
+// - A differing pair involving NaN or ±Infinity is counted in `nonFinite` and left out of
+//   the norms (its Δ has no size).
+// - Complex (C64) elements are pairs of components: |Δ| is the modulus of the complex
+//   difference and the cosine is Re⟨A, B⟩ / (‖A‖ ‖B‖).
+
+import type { TensorDiffMetrics } from '../../shared/protocol';
+
+export class DiffAccumulator {
+  private differing = 0;
+  private nonFinite = 0;
+  private finitePairs = 0;
+  private maxAbs = 0;
+  private sumAbs = 0;
+  private sumDelta2 = 0;
+  private sumA2 = 0;
+  private sumB2 = 0;
+  private dot = 0;
+
+  /** @param components 1 for real dtypes, 2 for complex (interleaved re, im). */
+  constructor(private readonly components: 1 | 2 = 1) {}
+
+  /** Elements that are bytewise identical in A and B: only the norms grow. */
+  addEqual(values: Float64Array | Float32Array, count: number): void {
+    const c = this.components;
+    let s = 0;
+    let finite = 0;
+    for (let i = 0; i < count; i++) {
+      let sq = 0;
+      for (let k = 0; k < c; k++) {
+        const v = values[i * c + k];
+        sq += v * v;
+      }
+      // sq is finite exactly when every component is (NaN and ±Infinity poison it).
+      if (sq - sq === 0) {
+        s += sq;
+        finite++;
+      }
+    }
+    this.sumA2 += s;
+    this.sumB2 += s;
+    this.dot += s;
+    this.finitePairs += finite;
+  }
+
+  /** Elements whose bytes differ somewhere in this run: compare them pair by pair. */
+  addPairs(a: Float64Array | Float32Array, b: Float64Array | Float32Array, count: number): void {
+    if (this.components === 2) return this.addComplexPairs(a, b, count);
+    let differing = 0;
+    let nonFinite = 0;
+    let finite = 0;
+    let maxAbs = this.maxAbs;
+    let sumAbs = 0;
+    let sumDelta2 = 0;
+    let sumA2 = 0;
+    let sumB2 = 0;
+    let dot = 0;
+    for (let i = 0; i < count; i++) {
+      const x = a[i];
+      const y = b[i];
+      const d = y - x;
+      if (x - x === 0 && y - y === 0) {
+        finite++;
+        sumA2 += x * x;
+        sumB2 += y * y;
+        dot += x * y;
+        if (d !== 0) {
+          differing++;
+          const ad = d < 0 ? -d : d;
+          if (ad > maxAbs) maxAbs = ad;
+          sumAbs += ad;
+          sumDelta2 += d * d;
+        }
+      } else if (x !== y && !(x !== x && y !== y)) {
+        differing++;
+        nonFinite++;
+      }
+    }
+    this.differing += differing;
+    this.nonFinite += nonFinite;
+    this.finitePairs += finite;
+    this.maxAbs = maxAbs;
+    this.sumAbs += sumAbs;
+    this.sumDelta2 += sumDelta2;
+    this.sumA2 += sumA2;
+    this.sumB2 += sumB2;
+    this.dot += dot;
+  }
+
+  private addComplexPairs(a: Float64Array | Float32Array, b: Float64Array | Float32Array, count: number): void {
+    for (let i = 0; i < count; i++) {
+      const ar = a[2 * i], ai = a[2 * i + 1];
+      const br = b[2 * i], bi = b[2 * i + 1];
+      const dr = br - ar, di = bi - ai;
+      if (ar - ar === 0 && ai - ai === 0 && br - br === 0 && bi - bi === 0) {
+        this.finitePairs++;
+        this.sumA2 += ar * ar + ai * ai;
+        this.sumB2 += br * br + bi * bi;
+        this.dot += ar * br + ai * bi;
+        if (dr !== 0 || di !== 0) {
+          this.differing++;
+          const d2 = dr * dr + di * di;
+          const ad = Math.sqrt(d2);
+          if (ad > this.maxAbs) this.maxAbs = ad;
+          this.sumAbs += ad;
+          this.sumDelta2 += d2;
+        }
+      } else if (!sameValue(ar, br) || !sameValue(ai, bi)) {
+        this.differing++;
+        this.nonFinite++;
+      }
+    }
+  }
+
+  result(): TensorDiffMetrics {
+    const normA = Math.sqrt(this.sumA2);
+    const normB = Math.sqrt(this.sumB2);
+    const normDelta = Math.sqrt(this.sumDelta2);
+    return {
+      differing: this.differing,
+      nonFinite: this.nonFinite,
+      finitePairs: this.finitePairs,
+      maxAbs: this.maxAbs,
+      meanAbs: this.finitePairs > 0 ? this.sumAbs / this.finitePairs : null,
+      relative: normA > 0 ? normDelta / normA : normDelta === 0 ? 0 : null,
+      cosine: normA > 0 && normB > 0 ? Math.max(-1, Math.min(1, this.dot / (normA * normB))) : null,
+    };
+  }
+}
+
+/** Value equality where NaN equals NaN (and -0 equals +0). */
+function sameValue(x: number, y: number): boolean {
+  return x === y || (x !== x && y !== y);
+}
