@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { defaultSlice, parseSlice, toView2D, type StridedView } from '../../src/engine/compute/slice';
+import { defaultSlice, parseSlice, sliceValues, toView2D, type StridedView } from '../../src/engine/compute/slice';
 import { UserError } from '../../src/engine/errors';
+import { tempModel } from './compute-helpers';
 
 // ---- An independent, naive reference: per dimension, the list of selected indices found by
 // filtering 0..n-1 (not by arithmetic on start/length), then the cartesian product. ----
@@ -171,5 +172,38 @@ test('defaultSlice: leading dims at 0, last two whole', () => {
   for (const shape of [[2, 3, 4, 5], [4, 5], [5], [], [0, 3, 4], [3, 0, 2]]) {
     const v = toView2D('t', parseSlice(defaultSlice(shape), shape), defaultSlice(shape));
     assert.ok(v.rows >= 0 && v.cols >= 0);
+  }
+});
+
+test('sliceValues reads what the naive enumerator selects (F64, I16, packed F4)', async () => {
+  const shape = [3, 4, 5, 6];
+  const n = 360;
+  const f4 = [0, 0.5, 1, 1.5, 2, 3, 4, 6, -0, -0.5, -1, -1.5, -2, -3, -4, -6];
+  const { model, stored, cleanup } = await tempModel([
+    { name: 'f64', dtype: 'F64', shape, values: Array.from({ length: n }, (_, i) => i + 0.25) },
+    { name: 'i16', dtype: 'I16', shape, values: Array.from({ length: n }, (_, i) => i - 100) },
+    { name: 'f4', dtype: 'F4', shape, values: Array.from({ length: n }, (_, i) => f4[(i * 5) % 16]) },
+  ]);
+  try {
+    const arb = fc.tuple(...shape.map((d) => sliceItem(d))).chain((items) =>
+      fc.tuple(fc.constant(items as RefItem[]), fc.integer({ min: 0, max: 4 }), fc.constantFrom('f64', 'i16', 'f4')),
+    );
+    await fc.assert(
+      fc.asyncProperty(arb, async ([items, keep, name]) => {
+        const used = items.slice(0, keep);
+        const text = `[${used.map(itemText).join(', ')}]`;
+        const want = naiveSelect(shape, used);
+        const got = await sliceValues(model, model.tensor(name), text);
+        assert.deepEqual(got.shape, want.shape, text);
+        const values = stored.get(name)!;
+        assert.deepEqual(Array.from(got.values), want.elements.map((e) => values[e]), `${name}${text}`);
+      }),
+      { numRuns: 150 },
+    );
+    const scalar = await sliceValues(model, model.tensor('f64'), '[2, 3, 4, 5]');
+    assert.deepEqual([scalar.shape, Array.from(scalar.values)], [[], [359.25]]);
+    await assert.rejects(sliceValues(model, model.tensor('f64'), '[0]', 100), (e: unknown) => e instanceof UserError && /has 120 elements, more than the limit of 100/.test(e.message));
+  } finally {
+    await cleanup();
   }
 });
