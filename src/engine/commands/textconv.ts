@@ -6,7 +6,7 @@
 // A file that cannot be read prints `# tensorscope: FILE: <error>` and still exits 0, so
 // `git diff` keeps working; only a usage error (no FILE) exits 2.
 
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { textconv, textconvErrorLine } from '../compare/textconv';
 import { UserError } from '../errors';
 import { parseCommandArgs } from './args';
@@ -32,7 +32,7 @@ export const textconvCommand: Command = {
 
 /** Error messages usually start with the file they concern; the line names it once. */
 function withoutPathPrefix(message: string, file: string): string {
-  for (const p of [resolve(file), file]) {
+  for (const p of [resolve(file), file, basename(file)]) {
     if (message.startsWith(`${p}: `)) return message.slice(p.length + 2);
   }
   return message;

@@ -39,6 +39,7 @@ export async function textconv(path: string, signal?: AbortSignal): Promise<stri
       const digest = await digester.digest(model, t, signal);
       lines.push(`${displayName(t.name)} ${t.dtype} [${t.shape.join(', ')}] ${digestText(digest)}`);
     }
+    if (tensors.length === 0) lines.push('# tensorscope: no tensors');
     return lines.map((line) => `${line}\n`).join('');
   } finally {
     await model.close();
@@ -72,20 +73,26 @@ export interface LfsPointer {
   size: number;
 }
 
-/** The pointer a Git LFS file is replaced by when its content is not fetched, or null. */
+/**
+ * The pointer a Git LFS file is replaced by when its content is not fetched, or null (also
+ * when the file cannot be read: opening it as a model then says why).
+ */
 export async function readLfsPointer(path: string): Promise<LfsPointer | null> {
-  const file = await openFile(path, 'r');
-  let text: string;
-  try {
-    const buffer = Buffer.alloc(LFS_POINTER_MAX_BYTES + 1);
-    const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
-    if (bytesRead > LFS_POINTER_MAX_BYTES) return null;
-    text = buffer.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await file.close();
-  }
-  if (!text.startsWith(LFS_POINTER_PREFIX)) return null;
+  const text = await readStart(path, LFS_POINTER_MAX_BYTES + 1).catch(() => null);
+  if (text === null || text.length > LFS_POINTER_MAX_BYTES || !text.startsWith(LFS_POINTER_PREFIX)) return null;
   const oid = /^oid (\S+)$/m.exec(text)?.[1];
   const size = /^size (\d+)$/m.exec(text)?.[1];
   return oid && size ? { oid, size: Number(size) } : null;
+}
+
+/** Up to `length` bytes from the start of a file, as latin1 text (one char per byte). */
+async function readStart(path: string, length: number): Promise<string> {
+  const file = await openFile(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await file.read(buffer, 0, length, 0);
+    return buffer.subarray(0, bytesRead).toString('latin1');
+  } finally {
+    await file.close();
+  }
 }
