@@ -121,6 +121,10 @@ export class DiffAccumulator {
     const normA = Math.sqrt(this.sumA2);
     const normB = Math.sqrt(this.sumB2);
     const normDelta = Math.sqrt(this.sumDelta2);
+    // One square root of the product rounds once (cos of parallel vectors comes out ±1);
+    // the product of the norms only when the squares' product overflows.
+    const normAB = Math.sqrt(this.sumA2 * this.sumB2);
+    const denominator = Number.isFinite(normAB) ? normAB : normA * normB;
     return {
       differing: this.differing,
       nonFinite: this.nonFinite,
@@ -128,7 +132,7 @@ export class DiffAccumulator {
       maxAbs: this.maxAbs,
       meanAbs: this.finitePairs > 0 ? this.sumAbs / this.finitePairs : null,
       relative: normA > 0 ? normDelta / normA : normDelta === 0 ? 0 : null,
-      cosine: normA > 0 && normB > 0 ? Math.max(-1, Math.min(1, this.dot / (normA * normB))) : null,
+      cosine: normA > 0 && normB > 0 ? Math.max(-1, Math.min(1, this.dot / denominator)) : null,
     };
   }
 }
