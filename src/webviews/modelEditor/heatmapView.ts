@@ -1,0 +1,518 @@
+// The heatmap of a 2-D slice view. The webview only ever holds tiles of at most the plot's
+// pixels: an overview tile of the whole view, plus a finer tile of the zoomed viewport drawn
+// on top with the overview's colour range (so colours keep their meaning while zooming).
+// Hover shows the exact element (exact tiles) or a summary of the cell (coarse tiles),
+// fetched on demand; a click selects an element and shows its bytes.
+
+import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
+import type { ElementInfo, RegionSummary, SliceView, TensorInfo, Tile, Viewport } from '../../shared/protocol';
+import { debounce, h } from './dom';
+import { formatInt, formatValue, spaceHex } from './format';
+import { cellAt, cellEdges, codeToValue, colorbarTicks, divergingScale, sequentialScale, tileToZ, type ColorMode } from './heatmapData';
+import { isCancelled, type HostRpc } from './hostRpc';
+import { plotly, type PlotDiv } from './plotly';
+import { formatTensorRanges, viewCellToTensor, type DimSpec } from './sliceModel';
+import { themeColors } from './theme';
+
+const MARGIN = { l: 56, r: 8, t: 8, b: 34 };
+const MAX_SIDE = 16384; // the engine's limit on tile rows/cols
+const HOVER_DEBOUNCE_MS = 50;
+const CACHE_LIMIT = 2000;
+
+/** What is shown: a tensor, a resolved slice view of it, and the slice as per-dim specs. */
+export interface HeatmapSubject {
+  tensor: TensorInfo;
+  fileName: string;
+  view: SliceView;
+  specs: DimSpec[];
+}
+
+type HoverTarget = { key: string; row: number; col: number; exact: true } | { key: string; row: number; col: number; exact: false; cell: Viewport };
+
+export class HeatmapView {
+  readonly element: HTMLElement;
+  private readonly plotDiv: PlotDiv;
+  private readonly hoverBox: HTMLElement;
+  private readonly hoverIndex: HTMLElement;
+  private readonly hoverValue: HTMLElement;
+  private readonly statusEl: HTMLElement;
+  private readonly errorEl: HTMLElement;
+  private readonly loading: HTMLElement;
+  private readonly selection: HTMLElement;
+  private readonly modeButtons: Record<ColorMode, HTMLButtonElement>;
+
+  private subject: HeatmapSubject | undefined;
+  private colorMode: ColorMode;
+  private base: Tile | undefined;
+  private detail: Tile | undefined;
+  private plotted = false;
+  private selected: { row: number; col: number } | undefined;
+  private uirevision = 0;
+  /** Pixel size the current tiles were requested for. */
+  private tilePixels = { w: 0, h: 0 };
+
+  private baseAbort: AbortController | undefined;
+  private detailAbort: AbortController | undefined;
+  private hoverAbort: AbortController | undefined;
+  private clickAbort: AbortController | undefined;
+  private readonly cache = new Map<string, ElementInfo | RegionSummary>();
+  private hovered: HoverTarget | undefined;
+  private downAt: { x: number; y: number } | undefined;
+
+  private readonly fetchHover = debounce((t: HoverTarget) => void this.loadHover(t), HOVER_DEBOUNCE_MS);
+  private readonly fetchDetail = debounce(() => void this.loadDetail(), 120);
+  private readonly onResize = debounce(() => void this.resize(), 150);
+
+  constructor(
+    private readonly rpc: HostRpc,
+    initialMode: ColorMode,
+    private readonly onModeChange: (mode: ColorMode) => void,
+  ) {
+    this.colorMode = initialMode;
+    this.plotDiv = h('div', { class: 'heatmap-plot', 'data-testid': 'heatmap-plot' }) as PlotDiv;
+    this.hoverIndex = h('span', { class: 'hover-index', 'data-testid': 'hover-index' });
+    this.hoverValue = h('span', { class: 'hover-value', 'data-testid': 'hover-value' });
+    this.hoverBox = h('div', { class: 'hover-box', 'data-testid': 'hover-box', hidden: true });
+    this.statusEl = h('span', { class: 'muted heatmap-status', 'data-testid': 'heatmap-status' });
+    this.errorEl = h('div', { class: 'error-line', 'data-testid': 'heatmap-error', hidden: true });
+    this.loading = h('vscode-progress-bar', { class: 'heatmap-loading', hidden: true });
+    this.selection = h('div', { class: 'selection', 'data-testid': 'selection', hidden: true });
+    const modeButton = (mode: ColorMode, label: string, title: string) => {
+      const b = h('button', { class: 'seg', title, 'data-testid': `color-${mode}` }, label);
+      b.addEventListener('click', () => this.setColorMode(mode));
+      return b;
+    };
+    this.modeButtons = {
+      diverging: modeButton('diverging', 'Diverging', 'Blue-red colour map centred on 0 (range symmetric around 0)'),
+      sequential: modeButton('sequential', 'Sequential', 'Viridis colour map over the tile’s min..max'),
+    };
+    this.updateModeButtons();
+    this.element = h(
+      'section',
+      { class: 'heatmap', 'data-testid': 'heatmap' },
+      h('div', { class: 'heatmap-toolbar' }, h('span', { class: 'segmented' }, this.modeButtons.diverging, this.modeButtons.sequential), this.statusEl),
+      this.errorEl,
+      this.loading,
+      h('div', { class: 'heatmap-area' }, this.plotDiv, this.hoverBox),
+      h('div', { class: 'hover-line' }, h('span', { class: 'muted' }, 'Hover: '), this.hoverIndex, ' ', this.hoverValue),
+      this.selection,
+    );
+
+    this.plotDiv.addEventListener('mousemove', (ev) => this.onMouseMove(ev));
+    this.plotDiv.addEventListener('mouseleave', () => this.hideHoverBox());
+    this.plotDiv.addEventListener('mousedown', (ev) => (this.downAt = { x: ev.clientX, y: ev.clientY }));
+    this.plotDiv.addEventListener('click', (ev) => this.onClick(ev));
+    new ResizeObserver(() => this.onResize()).observe(this.plotDiv);
+  }
+
+  /** Show a (new) slice view: reset zoom and hover, fetch the overview tile. */
+  show(subject: HeatmapSubject): void {
+    this.cancelAll();
+    this.subject = subject;
+    this.base = undefined;
+    this.detail = undefined;
+    this.selected = undefined;
+    this.hovered = undefined;
+    this.cache.clear();
+    this.selection.hidden = true;
+    this.hideHoverBox();
+    this.hoverIndex.textContent = '';
+    this.hoverValue.textContent = '';
+    this.showError(undefined);
+    this.element.hidden = false;
+    void this.start();
+  }
+
+  /** Nothing to show (no tensor, or an invalid slice). */
+  clear(): void {
+    this.cancelAll();
+    this.subject = undefined;
+    this.element.hidden = true;
+  }
+
+  /** Re-fetch what is shown (the engine restarted). */
+  reload(): void {
+    if (!this.subject) return;
+    this.cache.clear();
+    void this.loadBase(true);
+  }
+
+  /** Redraw with the current theme's colours. */
+  refreshTheme(): void {
+    if (this.plotted) void this.draw();
+  }
+
+  setColorMode(mode: ColorMode): void {
+    if (mode === this.colorMode) return;
+    this.colorMode = mode;
+    this.updateModeButtons();
+    this.onModeChange(mode);
+    if (this.subject) void this.loadBase(true);
+  }
+
+  private updateModeButtons(): void {
+    for (const [mode, b] of Object.entries(this.modeButtons)) b.setAttribute('aria-pressed', String(mode === this.colorMode));
+  }
+
+  private cancelAll(): void {
+    for (const a of [this.baseAbort, this.detailAbort, this.hoverAbort, this.clickAbort]) a?.abort();
+    this.fetchHover.cancel();
+    this.fetchDetail.cancel();
+  }
+
+  private async start(): Promise<void> {
+    const Plotly = await plotly();
+    if (!this.plotted) {
+      // An empty plot first: its plot area gives the pixel size to ask tiles for.
+      await Plotly.newPlot(this.plotDiv, [], this.layout(), this.config());
+      this.plotDiv.on('plotly_relayout', (ev: Record<string, unknown>) => this.onRelayout(ev));
+      this.plotted = true;
+    } else {
+      await Plotly.react(this.plotDiv, [], this.layout(), this.config());
+    }
+    await this.loadBase(false);
+  }
+
+  /** Plot-area size in device pixels, capped at the engine's tile limit. */
+  private pixels(): { w: number; h: number } {
+    const size = this.plotDiv._fullLayout?._size;
+    const dpr = window.devicePixelRatio || 1;
+    const w = size ? size.w : this.plotDiv.clientWidth - MARGIN.l - MARGIN.r - 80;
+    const hgt = size ? size.h : this.plotDiv.clientHeight - MARGIN.t - MARGIN.b;
+    return { w: clampSide(w * dpr), h: clampSide(hgt * dpr) };
+  }
+
+  private async loadBase(keepZoom: boolean): Promise<void> {
+    const subject = this.subject;
+    if (!subject) return;
+    this.baseAbort?.abort();
+    const abort = new AbortController();
+    this.baseAbort = abort;
+    const px = this.pixels();
+    this.setLoading(true);
+    try {
+      const tile = await this.rpc.request(
+        'tile',
+        {
+          tensor: subject.tensor.name,
+          slice: subject.view.slice,
+          viewport: { row0: 0, row1: subject.view.rows, col0: 0, col1: subject.view.cols },
+          maxRows: px.h,
+          maxCols: px.w,
+          range: this.colorMode === 'diverging' ? { kind: 'symmetric' } : { kind: 'auto' },
+        },
+        { signal: abort.signal },
+      );
+      if (abort.signal.aborted || this.subject !== subject) return;
+      this.base = tile;
+      this.detail = undefined;
+      this.tilePixels = px;
+      this.showError(undefined);
+      await this.draw(!keepZoom);
+      if (keepZoom) this.fetchDetail();
+    } catch (err) {
+      if (!isCancelled(err) && !abort.signal.aborted) this.showError((err as Error).message);
+    } finally {
+      if (this.baseAbort === abort) this.setLoading(false);
+    }
+  }
+
+  /** The view rows/cols visible in the plot now (clamped to the view). */
+  private visibleViewport(): Viewport | undefined {
+    const fl = this.plotDiv._fullLayout;
+    const s = this.subject;
+    if (!fl || !s) return undefined;
+    const [x0, x1] = minMax(fl.xaxis.range);
+    const [y0, y1] = minMax(fl.yaxis.range);
+    const clamp = (v: number, n: number) => Math.min(Math.max(v, 0), n);
+    return {
+      row0: clamp(Math.floor(y0 + 0.5), s.view.rows),
+      row1: clamp(Math.floor(y1 + 0.5) + 1, s.view.rows),
+      col0: clamp(Math.floor(x0 + 0.5), s.view.cols),
+      col1: clamp(Math.floor(x1 + 0.5) + 1, s.view.cols),
+    };
+  }
+
+  private onRelayout(ev: Record<string, unknown>): void {
+    if (!Object.keys(ev).some((k) => k.startsWith('xaxis.') || k.startsWith('yaxis.'))) return;
+    this.fetchDetail();
+  }
+
+  /** After zoom or pan: a finer tile for the visible viewport, unless the overview already is exact there. */
+  private async loadDetail(): Promise<void> {
+    const { subject, base } = this;
+    const vp = this.visibleViewport();
+    if (!subject || !base || !vp) return;
+    this.detailAbort?.abort();
+    const full = vp.row0 === 0 && vp.col0 === 0 && vp.row1 === subject.view.rows && vp.col1 === subject.view.cols;
+    if (base.exact || full || vp.row1 <= vp.row0 || vp.col1 <= vp.col0) {
+      if (this.detail) {
+        this.detail = undefined;
+        await this.draw();
+      }
+      return;
+    }
+    const abort = new AbortController();
+    this.detailAbort = abort;
+    const px = this.pixels();
+    this.setLoading(true);
+    try {
+      const tile = await this.rpc.request(
+        'tile',
+        { tensor: subject.tensor.name, slice: subject.view.slice, viewport: vp, maxRows: px.h, maxCols: px.w, range: { kind: 'fixed', lo: base.lo, hi: base.hi } },
+        { signal: abort.signal },
+      );
+      if (abort.signal.aborted || this.subject !== subject || this.base !== base) return;
+      this.detail = tile;
+      await this.draw();
+    } catch (err) {
+      if (!isCancelled(err) && !abort.signal.aborted) this.showError((err as Error).message);
+    } finally {
+      if (this.detailAbort === abort) this.setLoading(false);
+    }
+  }
+
+  private async resize(): Promise<void> {
+    if (!this.plotted || this.element.hidden) return;
+    const Plotly = await plotly();
+    await Plotly.Plots.resize(this.plotDiv);
+    const px = this.pixels();
+    // A much larger plot deserves finer tiles; a smaller one can keep its.
+    if (this.base && (px.w > this.tilePixels.w * 1.25 || px.h > this.tilePixels.h * 1.25)) void this.loadBase(true);
+  }
+
+  /** Plot the tiles; `resetAxes` (a new view) drops the user's zoom, otherwise plotly keeps it (same uirevision). */
+  private async draw(resetAxes = false): Promise<void> {
+    const Plotly = await plotly();
+    if (resetAxes) this.uirevision++;
+    const traces: object[] = [];
+    if (this.base) traces.push(this.trace(this.base, true));
+    if (this.detail) traces.push(this.trace(this.detail, false));
+    await Plotly.react(this.plotDiv, traces, this.layout(), this.config());
+    this.updateStatus();
+  }
+
+  private trace(tile: Tile, withScale: boolean): object {
+    const t = themeColors();
+    const v = tile.viewport;
+    const ticks = colorbarTicks(tile.lo, tile.hi);
+    return {
+      type: 'heatmap',
+      z: tileToZ(tile),
+      x: cellEdges(v.col0, v.col1, tile.cellCols, tile.cols),
+      y: cellEdges(v.row0, v.row1, tile.cellRows, tile.rows),
+      zmin: 0,
+      zmax: 254,
+      zauto: false,
+      zsmooth: false,
+      colorscale: this.colorMode === 'diverging' ? divergingScale(t.dark) : sequentialScale(),
+      showscale: withScale,
+      hoverinfo: 'none',
+      colorbar: withScale
+        ? { tickvals: ticks.tickvals, ticktext: ticks.ticktext, thickness: 12, outlinewidth: 0, tickfont: { color: t.foreground, family: t.fontFamily, size: 11 }, len: 1, y: 0.5, yanchor: 'middle' }
+        : undefined,
+    };
+  }
+
+  private layout(): object {
+    const t = themeColors();
+    const s = this.subject;
+    const axis = { showgrid: false, zeroline: false, ticks: 'outside', color: t.muted, tickfont: { color: t.foreground, size: 11 }, linecolor: t.border, showline: true, mirror: true };
+    const shapes = this.selected
+      ? [{ type: 'rect', x0: this.selected.col - 0.5, x1: this.selected.col + 0.5, y0: this.selected.row - 0.5, y1: this.selected.row + 0.5, line: { color: t.foreground, width: 2 } }]
+      : [];
+    return {
+      autosize: true,
+      margin: MARGIN,
+      paper_bgcolor: 'rgba(0,0,0,0)',
+      plot_bgcolor: 'rgba(0,0,0,0)',
+      font: { color: t.foreground, family: t.fontFamily, size: 11 },
+      // Element indices: x = column, y = row growing downwards like a matrix.
+      xaxis: { ...axis, title: { text: s && s.view.colDim >= 0 ? `dim ${s.view.colDim}` : '', font: { size: 11, color: t.muted }, standoff: 4 }, autorange: true },
+      yaxis: { ...axis, title: { text: s && s.view.rowDim >= 0 ? `dim ${s.view.rowDim}` : '', font: { size: 11, color: t.muted }, standoff: 4 }, autorange: 'reversed' },
+      dragmode: 'zoom',
+      hovermode: false,
+      shapes,
+      uirevision: this.uirevision,
+    };
+  }
+
+  private config(): object {
+    return {
+      displaylogo: false,
+      scrollZoom: true,
+      doubleClick: 'reset',
+      modeBarButtonsToRemove: ['toImage', 'select2d', 'lasso2d', 'autoScale2d'],
+    };
+  }
+
+  private updateStatus(): void {
+    const parts: string[] = [];
+    const tile = this.detail ?? this.base;
+    if (this.subject) parts.push(`${formatInt(this.subject.view.rows)} × ${formatInt(this.subject.view.cols)}`);
+    if (tile) parts.push(tile.exact ? 'exact values' : `each cell = mean of ${tile.cellRows} × ${tile.cellCols}`);
+    this.statusEl.textContent = parts.join(' · ');
+  }
+
+  private setLoading(on: boolean): void {
+    this.loading.hidden = !on;
+    this.element.dataset.loading = String(on);
+  }
+
+  private showError(message: string | undefined): void {
+    this.errorEl.hidden = message === undefined;
+    this.errorEl.textContent = message ?? '';
+  }
+
+  // ---- hover and click ----
+
+  /** The view element under the mouse, or undefined outside the data. */
+  private elementAt(ev: MouseEvent): { row: number; col: number } | undefined {
+    const fl = this.plotDiv._fullLayout;
+    const s = this.subject;
+    if (!fl || !s || !this.base) return undefined;
+    const rect = this.plotDiv.getBoundingClientRect();
+    const px = ev.clientX - rect.left - fl.xaxis._offset;
+    const py = ev.clientY - rect.top - fl.yaxis._offset;
+    if (px < 0 || py < 0 || px > fl.xaxis._length || py > fl.yaxis._length) return undefined;
+    const col = Math.round(fl.xaxis.p2d(px));
+    const row = Math.round(fl.yaxis.p2d(py));
+    if (row < 0 || col < 0 || row >= s.view.rows || col >= s.view.cols) return undefined;
+    return { row, col };
+  }
+
+  /** The tile drawn at a view element: the zoomed detail where it covers, else the overview. */
+  private tileAt(row: number, col: number): Tile | undefined {
+    if (this.detail && cellAt(this.detail, row, col)) return this.detail;
+    return this.base;
+  }
+
+  private onMouseMove(ev: MouseEvent): void {
+    const at = this.elementAt(ev);
+    const s = this.subject;
+    const tile = at && this.tileAt(at.row, at.col);
+    const cell = at && tile && cellAt(tile, at.row, at.col);
+    if (!at || !s || !tile || !cell) return this.hideHoverBox();
+    const target: HoverTarget = tile.exact
+      ? { key: `e:${at.row}:${at.col}`, row: at.row, col: at.col, exact: true }
+      : { key: `r:${cell.viewport.row0}:${cell.viewport.row1}:${cell.viewport.col0}:${cell.viewport.col1}`, row: at.row, col: at.col, exact: false, cell: cell.viewport };
+    this.placeHoverBox(ev);
+    if (this.hovered?.key === target.key) return;
+    this.hovered = target;
+    const code = tile.mean[cell.i * tile.cols + cell.j];
+    const approx = code === 255 ? 'no value' : `≈ ${formatValue(codeToValue(code, tile.lo, tile.hi))}`;
+    const cached = this.cache.get(target.key);
+    if (cached) this.showHover(target, cached);
+    else {
+      this.showHoverText(this.indexText(target), approx, true);
+      this.fetchHover(target);
+    }
+  }
+
+  private indexText(t: HoverTarget): string {
+    const s = this.subject!;
+    const span = t.exact ? { rows: [t.row, t.row + 1], cols: [t.col, t.col + 1] } : { rows: [t.cell.row0, t.cell.row1], cols: [t.cell.col0, t.cell.col1] };
+    return formatTensorRanges(viewCellToTensor(s.specs, s.tensor.shape, span.rows as [number, number], span.cols as [number, number]));
+  }
+
+  private async loadHover(target: HoverTarget): Promise<void> {
+    const s = this.subject;
+    if (!s || this.hovered?.key !== target.key) return;
+    this.hoverAbort?.abort();
+    const abort = new AbortController();
+    this.hoverAbort = abort;
+    try {
+      const result = target.exact
+        ? await this.rpc.request('element', { tensor: s.tensor.name, slice: s.view.slice, row: target.row, col: target.col }, { signal: abort.signal })
+        : await this.rpc.request('region', { tensor: s.tensor.name, slice: s.view.slice, viewport: target.cell }, { signal: abort.signal });
+      if (this.subject !== s) return;
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      this.cache.set(target.key, result);
+      if (this.hovered?.key === target.key) this.showHover(target, result);
+    } catch (err) {
+      if (!isCancelled(err) && this.hovered?.key === target.key) this.showHoverText(this.indexText(target), (err as Error).message, false);
+    }
+  }
+
+  private showHover(target: HoverTarget, info: ElementInfo | RegionSummary): void {
+    if ('text' in info) {
+      this.showHoverText(`[${info.index.join(', ')}]`, info.text, false);
+    } else {
+      const nan = info.nan ? ` · ${formatInt(info.nan)} NaN` : '';
+      this.showHoverText(
+        this.indexText(target),
+        `mean ${formatValue(info.mean)} · min ${formatValue(info.min)} · max ${formatValue(info.max)} · ${formatInt(info.count)} values${nan}`,
+        false,
+      );
+    }
+  }
+
+  private showHoverText(index: string, value: string, pending: boolean): void {
+    this.hoverIndex.textContent = index;
+    this.hoverValue.textContent = value;
+    this.hoverValue.dataset.pending = String(pending);
+    this.hoverBox.replaceChildren(h('div', { class: 'hover-box-index' }, index), h('div', { class: pending ? 'hover-box-value muted' : 'hover-box-value' }, value));
+    this.hoverBox.hidden = false;
+  }
+
+  private placeHoverBox(ev: MouseEvent): void {
+    const area = this.hoverBox.parentElement!.getBoundingClientRect();
+    const x = ev.clientX - area.left;
+    const y = ev.clientY - area.top;
+    const w = this.hoverBox.offsetWidth || 200;
+    const hgt = this.hoverBox.offsetHeight || 40;
+    this.hoverBox.style.left = `${x + 16 + w > area.width ? Math.max(0, x - 16 - w) : x + 16}px`;
+    this.hoverBox.style.top = `${y + 16 + hgt > area.height ? Math.max(0, y - 16 - hgt) : y + 16}px`;
+  }
+
+  private hideHoverBox(): void {
+    this.hoverBox.hidden = true;
+    this.hovered = undefined;
+    this.fetchHover.cancel();
+  }
+
+  private onClick(ev: MouseEvent): void {
+    // A drag (zoom box, pan) also ends in a click; only a still click selects.
+    if (this.downAt && Math.hypot(ev.clientX - this.downAt.x, ev.clientY - this.downAt.y) > 4) return;
+    const at = this.elementAt(ev);
+    const s = this.subject;
+    if (!at || !s) return;
+    this.selected = at;
+    void this.draw();
+    this.clickAbort?.abort();
+    const abort = new AbortController();
+    this.clickAbort = abort;
+    this.selection.hidden = false;
+    this.selection.replaceChildren(h('div', { class: 'muted' }, 'Reading element…'));
+    this.rpc
+      .request('element', { tensor: s.tensor.name, slice: s.view.slice, row: at.row, col: at.col }, { signal: abort.signal })
+      .then((e) => {
+        if (this.subject !== s) return;
+        const field = (label: string, value: string, testid: string) => h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, label), h('span', { class: 'stat-value mono', 'data-testid': testid }, value));
+        const bit = e.bitOffset ? ` + ${e.bitOffset} bits` : '';
+        this.selection.replaceChildren(
+          h('h3', {}, 'Selected element'),
+          h(
+            'div',
+            { class: 'selection-grid' },
+            field('index', `[${e.index.join(', ')}]`, 'selected-index'),
+            field('value', e.text, 'selected-value'),
+            field('file offset', `${s.fileName} @ ${formatInt(e.byteOffset)}${bit}`, 'selected-offset'),
+            field('bytes', spaceHex(e.hex), 'selected-hex'),
+          ),
+        );
+      })
+      .catch((err: unknown) => {
+        if (!isCancelled(err)) this.selection.replaceChildren(h('div', { class: 'error-line' }, (err as Error).message));
+      });
+  }
+}
+
+function clampSide(px: number): number {
+  return Math.max(1, Math.min(MAX_SIDE, Math.floor(px)));
+}
+
+function minMax([a, b]: [number, number]): [number, number] {
+  return a <= b ? [a, b] : [b, a];
+}
+
