@@ -196,6 +196,7 @@ export function runServer(opts: ServerOptions = {}): Promise<void> {
       void session.closeAll().finally(() => resolveDone());
     });
     connection.listen();
+    log(`tensorscope engine ${ENGINE_VERSION} serving on stdio (pid ${process.pid}, node ${process.version})`);
   });
 }
 

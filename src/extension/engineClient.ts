@@ -253,7 +253,6 @@ export class EngineClient {
       if (hello.protocol !== PROTOCOL_VERSION) {
         throw new EngineError(EngineErrorCode.Internal, `engine protocol ${hello.protocol} does not match the extension's ${PROTOCOL_VERSION}; reinstall Tensorscope`);
       }
-      log(`engine ${hello.version} started (pid ${hello.pid})`);
     });
     engine.ready.catch(() => {});
     return engine;

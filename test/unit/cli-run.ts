@@ -1,7 +1,7 @@
 // Runs the real `tensorscope` CLI: the freshly built bundle in a child process, or its
 // main() in this process (helpers for cli-*.test.ts).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildEngine, PROJECT_ROOT } from './cli-build';
 import { main } from '../../src/engine/cli';
@@ -59,4 +59,18 @@ export function safetensorsBytes(tensors: { name: string; dtype: string; shape: 
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
   return Buffer.concat([prefix, Buffer.from(json), ...tensors.map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))]);
+}
+
+/** A model with one large F32 tensor "big" of zeros: a sparse file, instant to create, slow to scan. */
+export function sparseModel(dir: string, elements = 128 << 20): string {
+  const path = join(dir, `big-${elements}.safetensors`);
+  let json = JSON.stringify({ big: { dtype: 'F32', shape: [elements / 1024, 1024], data_offsets: [0, elements * 4] } });
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(json.length));
+  const fd = openSync(path, 'w');
+  writeSync(fd, Buffer.concat([prefix, Buffer.from(json)]));
+  ftruncateSync(fd, 8 + json.length + elements * 4);
+  closeSync(fd);
+  return path;
 }
