@@ -6,6 +6,11 @@ import { sliceCommand } from './slice';
 import { serveCommand } from './serve';
 import { compareCommand } from './compare';
 import { textconvCommand } from './textconv';
+import { diffCommand } from './diff';
+import { applyCommand } from './apply';
+import { verifyCommand } from './verify';
+import { revertCommand } from './revert';
+import { composeCommand } from './compose';
 
 export const COMMANDS: Command[] = [
   // each module in this folder adds its command here
@@ -15,4 +20,9 @@ export const COMMANDS: Command[] = [
   serveCommand,
   compareCommand,
   textconvCommand,
+  diffCommand,
+  applyCommand,
+  verifyCommand,
+  revertCommand,
+  composeCommand,
 ];
