@@ -72,7 +72,15 @@ interface Engine {
   modelIds: Map<string, Promise<string>>;
   /** Set when we stop it ourselves (dispose), so its exit is not a crash. */
   stopping: boolean;
+  /** Set once the process is gone: what `stopped` rejected with. */
+  stopError?: EngineError;
+  /** Set when the hello handshake succeeded. */
+  started: boolean;
 }
+
+/** Engines that die before their handshake this many times in a row are not started again for a while. */
+const MAX_FAILED_STARTS = 3;
+const FAILED_START_PAUSE_MS = 10_000;
 
 export class EngineClient {
   private engine: Engine | undefined;
@@ -80,6 +88,10 @@ export class EngineClient {
   private nextHandle = 1;
   private nextProgressToken = 1;
   private disposed = false;
+  /** Consecutive engines that died before the handshake, and when the last one did. */
+  private failedStarts = 0;
+  private lastFailedStart = 0;
+  private lastFailure = '';
 
   constructor(private readonly opts: EngineClientOptions) {}
 
@@ -147,6 +159,10 @@ export class EngineClient {
 
   private async live(): Promise<Engine> {
     if (this.disposed) throw new EngineError(ENGINE_STOPPED, 'the Tensorscope engine client was disposed');
+    if (!this.engine && this.failedStarts >= MAX_FAILED_STARTS && Date.now() - this.lastFailedStart < FAILED_START_PAUSE_MS) {
+      // Do not respawn a broken engine on every request (each would also call onRestart).
+      throw new EngineError(ENGINE_STOPPED, `the Tensorscope engine fails to start (${this.lastFailure}); see the Tensorscope log`);
+    }
     this.engine ??= this.start();
     const engine = this.engine;
     await Promise.race([engine.ready, engine.stopped]);
@@ -175,6 +191,7 @@ export class EngineClient {
     token?: CancellationTokenLike,
     onProgress?: (p: EngineProgress) => void,
   ): Promise<ResultOf<M>> {
+    if (engine.stopError) throw engine.stopError;
     const disposables: { dispose(): void }[] = [];
     let sent: ParamsOf<M> = params;
     if (onProgress) {
@@ -226,19 +243,21 @@ export class EngineClient {
     );
     connection.onError(([err]) => log(`engine connection: ${err.message}`));
 
-    let reportStop!: (reason: string) => void;
-    const stopped = new Promise<never>((_, reject) => {
-      reportStop = (reason) => reject(new EngineError(ENGINE_STOPPED, `the Tensorscope engine stopped (${reason}); it restarts on the next request`));
-    });
+    let reportStop!: (err: EngineError) => void;
+    const stopped = new Promise<never>((_, reject) => (reportStop = reject));
     stopped.catch(() => {});
 
-    const engine: Engine = { child, connection, ready: Promise.resolve(), stopped, modelIds: new Map(), stopping: false };
-    let gone = false;
+    const engine: Engine = { child, connection, ready: Promise.resolve(), stopped, modelIds: new Map(), stopping: false, started: false };
     const onGone = (reason: string) => {
-      if (gone) return;
-      gone = true;
-      reportStop(reason);
+      if (engine.stopError) return;
+      engine.stopError = new EngineError(ENGINE_STOPPED, `the Tensorscope engine stopped (${reason}); it restarts on the next request`);
+      reportStop(engine.stopError);
       connection.dispose();
+      if (!engine.started && !engine.stopping) {
+        this.failedStarts++;
+        this.lastFailedStart = Date.now();
+        this.lastFailure = reason;
+      }
       if (this.engine === engine) this.engine = undefined;
       if (!engine.stopping && !this.disposed) {
         log(`engine stopped: ${reason}`);
@@ -253,6 +272,8 @@ export class EngineClient {
       if (hello.protocol !== PROTOCOL_VERSION) {
         throw new EngineError(EngineErrorCode.Internal, `engine protocol ${hello.protocol} does not match the extension's ${PROTOCOL_VERSION}; reinstall Tensorscope`);
       }
+      engine.started = true;
+      this.failedStarts = 0;
     });
     engine.ready.catch(() => {});
     return engine;

@@ -2,7 +2,7 @@
 // binary results, one-line errors, cancellation, and surviving the engine's death.
 import { test, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildEngine } from './cli-build';
@@ -175,4 +175,22 @@ test('dispose stops the engine process', async (t) => {
   for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
   assert.equal(alive(), false);
   await rejectsWith(client.request('hello', {}), ENGINE_STOPPED, /disposed/);
+});
+
+test('an engine that cannot start fails requests with its reason, and is not respawned in a loop', async (t) => {
+  const broken = join(tmp, 'broken-engine.js');
+  writeFileSync(broken, 'process.stderr.write("engine: cannot load\\n"); process.exit(3);\n');
+  const restarts: string[] = [];
+  const log: string[] = [];
+  const client = new EngineClient({ enginePath: broken, onRestart: (r) => restarts.push(r), log: (l) => log.push(l) });
+  t.after(() => client.dispose());
+  for (let i = 0; i < 3; i++) await rejectsWith(client.request('hello', {}), ENGINE_STOPPED, /engine stopped \(exit code 3\)/);
+  assert.deepEqual(restarts, ['exit code 3', 'exit code 3', 'exit code 3']);
+  await rejectsWith(client.request('hello', {}), ENGINE_STOPPED, /fails to start \(exit code 3\)/);
+  assert.equal(restarts.length, 3, 'no fourth start');
+  assert.ok(log.includes('engine: cannot load'));
+
+  const noNode = new EngineClient({ enginePath: broken, nodePath: join(tmp, 'no-such-node') });
+  t.after(() => noNode.dispose());
+  await rejectsWith(noNode.request('hello', {}), ENGINE_STOPPED, /could not run .*no-such-node/);
 });
