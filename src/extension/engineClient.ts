@@ -55,7 +55,10 @@ export class EngineError extends Error {
   }
 }
 
-/** Client-side error code: the engine process stopped while the request was pending. */
+/**
+ * Client-side error code: the engine process stopped while the request was pending (the
+ * value of vscode-jsonrpc's PendingResponseRejected, which means the same).
+ */
 export const ENGINE_STOPPED = -32097;
 
 const progressType = new ProgressType<EngineProgress>();
@@ -74,6 +77,8 @@ interface Engine {
   stopping: boolean;
   /** Set once the process is gone: what `stopped` rejected with. */
   stopError?: EngineError;
+  /** Marks the engine gone: fails its pending requests with `reason`. */
+  gone(reason: string): void;
   /** Set when the hello handshake succeeded. */
   started: boolean;
 }
@@ -148,7 +153,7 @@ export class EngineClient {
     this.engine = undefined;
     if (!engine) return;
     engine.stopping = true;
-    engine.connection.dispose();
+    engine.gone('stopped by Tensorscope');
     engine.child.kill();
   }
 
@@ -247,8 +252,8 @@ export class EngineClient {
     const stopped = new Promise<never>((_, reject) => (reportStop = reject));
     stopped.catch(() => {});
 
-    const engine: Engine = { child, connection, ready: Promise.resolve(), stopped, modelIds: new Map(), stopping: false, started: false };
-    const onGone = (reason: string) => {
+    const engine: Engine = { child, connection, ready: Promise.resolve(), stopped, modelIds: new Map(), stopping: false, started: false, gone: () => {} };
+    engine.gone = (reason: string) => {
       if (engine.stopError) return;
       engine.stopError = new EngineError(ENGINE_STOPPED, `the Tensorscope engine stopped (${reason}); it restarts on the next request`);
       reportStop(engine.stopError);
@@ -264,8 +269,8 @@ export class EngineClient {
         this.opts.onRestart?.(reason);
       }
     };
-    child.on('error', (err) => onGone(`could not run ${this.opts.nodePath ?? process.execPath}: ${err.message}`));
-    child.on('exit', (code, signal) => onGone(signal ? `killed by ${signal}` : `exit code ${code}`));
+    child.on('error', (err) => engine.gone(`could not run ${this.opts.nodePath ?? process.execPath}: ${err.message}`));
+    child.on('exit', (code, signal) => engine.gone(signal ? `killed by ${signal}` : `exit code ${code}`));
 
     connection.listen();
     engine.ready = this.call(engine, 'hello', {}).then((hello) => {

@@ -159,11 +159,13 @@ test('when the engine dies, pending requests fail, onRestart is called, and hand
   assert.equal((await client.request('stats', { modelId: big.handle, tensor: 'layers.1.scale' }).catch((e) => e)).code, EngineErrorCode.BadInput);
 });
 
-test('dispose stops the engine process', async (t) => {
+test('dispose stops the engine process and fails pending requests', async (t) => {
   const { client } = await newClient(t);
-  await client.request('hello', {});
+  const { handle } = await client.openModel(sparseModel(tmp));
   const pid = client.pid!;
+  const pending = client.request('stats', { modelId: handle, tensor: 'big' });
   client.dispose();
+  await rejectsWith(pending, ENGINE_STOPPED, /engine stopped \(stopped by Tensorscope\)/);
   const alive = () => {
     try {
       process.kill(pid, 0);
