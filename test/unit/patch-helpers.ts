@@ -1,13 +1,15 @@
 // Helpers for the patch-*.test.ts files: generated models in a temp folder (written by a
 // small independent writer), byte mutations, and a file hash.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DTYPE_BITS, type DType } from '../../src/shared/dtypes';
 
-export function tempFolder(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+/** A temp folder removed at exit; `memory` puts it on /dev/shm (tmpfs) when there is one. */
+export function tempFolder(prefix: string, memory = false): string {
+  const parent = memory && existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const dir = mkdtempSync(join(parent, prefix));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }

@@ -9,8 +9,8 @@ import type { Model } from '../safetensors/model';
 import { hashTensor, readBaseFiles, tensorRef } from './base';
 import { checkPatch } from './check';
 import { groupByTensor } from './compose';
-import { composeTensorHunks, describeDifference, invertHunk, overlayHunks } from './hunks';
-import { compareNames, type Hunk, type Patch, type PatchFragment, type PatchTensor } from './types';
+import { composeTensorHunks, describeDifference, firstDifference, invertHunk, overlayHunks } from './hunks';
+import { compareNames, unitOf, type Hunk, type Patch, type PatchFragment, type PatchTensor } from './types';
 
 export class PatchOverlay implements Model {
   /** Canonical hunks from the base, per tensor, sorted by offset. */
@@ -56,8 +56,12 @@ export class PatchOverlay implements Model {
     return this.edits.size === 0;
   }
 
-  /** Lays an edit made on the current state (e.g. by editTensor on this overlay) over it. */
-  apply(fragment: PatchFragment): void {
+  /**
+   * Lays an edit made on the current state (e.g. by editRegion on this overlay) over it.
+   * Checks first that the fragment's original bytes are what the document holds now.
+   */
+  async apply(fragment: PatchFragment): Promise<void> {
+    await this.checkCurrent(fragment.hunks);
     this.compose(fragment.hunks, fragment);
     for (const op of fragment.ops) {
       let list = this.ops.get(op.tensor);
@@ -66,14 +70,26 @@ export class PatchOverlay implements Model {
     }
   }
 
-  /** Takes back the last applied `fragment` (undo). */
-  unapply(fragment: PatchFragment): void {
-    this.compose(fragment.hunks.map(invertHunk), fragment);
+  /** Takes back `fragment`, the last edit applied (undo). */
+  async unapply(fragment: PatchFragment): Promise<void> {
+    const inverse = fragment.hunks.map(invertHunk);
+    await this.checkCurrent(inverse);
+    this.compose(inverse, fragment);
     for (const op of [...fragment.ops].reverse()) {
       const list = this.ops.get(op.tensor);
       const i = list ? list.lastIndexOf(op.text) : -1;
       if (list && i >= 0) list.splice(i, 1);
       if (list && list.length === 0) this.ops.delete(op.tensor);
+    }
+  }
+
+  private async checkCurrent(hunks: Hunk[]): Promise<void> {
+    for (const h of hunks) {
+      const t = this.base.tensor(h.tensor);
+      const current = await this.read(t, h.offset, h.offset + h.original.length);
+      if (firstDifference(h.original, current, unitOf(t.dtype).bytes) >= 0) {
+        throw new UserError(`edit of ${JSON.stringify(h.tensor)} was made on different bytes than the document holds: ${describeDifference(t.dtype, t.shape, h.offset, h.original, current)}`);
+      }
     }
   }
 
