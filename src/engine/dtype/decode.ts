@@ -162,6 +162,7 @@ function decodeComplexModulus(bytes: Uint8Array, count: number, out: Out, outOff
 
 function decodePacked(dtype: 'F4' | 'F6_E2M3' | 'F6_E3M2', bytes: Uint8Array, bitOffset: number, count: number, out: Out, outOffset: number): void {
   const table = smallFloatTable(dtype);
+  if (dtype === 'F4') return decodeF4(table, bytes, bitOffset, count, out, outOffset);
   const bits = DTYPE_BITS[dtype];
   const mask = (1 << bits) - 1;
   let at = 0;
@@ -176,6 +177,23 @@ function decodePacked(dtype: 'F4' | 'F6_E2M3' | 'F6_E3M2', bytes: Uint8Array, bi
       at++;
     }
   }
+}
+
+/** F4: two elements per byte, low nibble first. */
+function decodeF4(table: Float32Array, bytes: Uint8Array, bitOffset: number, count: number, out: Out, outOffset: number): void {
+  let i = 0;
+  let at = 0;
+  if (bitOffset === 4) {
+    out[outOffset] = table[bytes[0] >>> 4];
+    i = 1;
+    at = 1;
+  }
+  for (; i + 1 < count; i += 2, at++) {
+    const b = bytes[at];
+    out[outOffset + i] = table[b & 15];
+    out[outOffset + i + 1] = table[b >>> 4];
+  }
+  if (i < count) out[outOffset + i] = table[bytes[at] & 15];
 }
 
 function decodeScalar(dtype: DType, bytes: Uint8Array, bitOffset: number, count: number, out: Out, outOffset: number): void {

@@ -10,6 +10,28 @@
 
 import type { DType } from '../../shared/dtypes';
 
+// ---- exact powers of two and binary exponents of doubles ----
+
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer); // little- or big-endian host: index by word below
+const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0; // word with the exponent
+
+/** 2^k exactly, for integer k in [-1074, 1023]. */
+export function pow2(k: number): number {
+  if (k < -1022) return pow2(k + 200) * pow2(-200); // subnormal result: one exact multiply
+  u32[HI] = (k + 1023) << 20;
+  u32[1 - HI] = 0;
+  return f64[0];
+}
+
+/** floor(log2(a)) exactly, for finite a > 0 (subnormal doubles included). */
+export function floorLog2(a: number): number {
+  f64[0] = a;
+  const biased = (u32[HI] >>> 20) & 0x7ff;
+  if (biased !== 0) return biased - 1023;
+  return floorLog2(a * pow2(200)) - 200; // subnormal double
+}
+
 /** How a format spells NaN. */
 export type NanEncoding =
   /** IEEE: all-ones exponent with a nonzero mantissa (all-ones exponent, zero mantissa = inf). */
@@ -92,28 +114,6 @@ export type SmallFloatDType = keyof typeof FLOAT_FORMATS;
 
 export function isSmallFloat(dtype: DType): dtype is SmallFloatDType {
   return Object.prototype.hasOwnProperty.call(FLOAT_FORMATS, dtype);
-}
-
-// ---- exact powers of two and binary exponents of doubles ----
-
-const f64 = new Float64Array(1);
-const u32 = new Uint32Array(f64.buffer); // little- or big-endian host: index by word below
-const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0; // word with the exponent
-
-/** 2^k exactly, for integer k in [-1074, 1023]. */
-export function pow2(k: number): number {
-  if (k < -1022) return pow2(k + 200) * pow2(-200); // subnormal result: one exact multiply
-  u32[HI] = (k + 1023) << 20;
-  u32[1 - HI] = 0;
-  return f64[0];
-}
-
-/** floor(log2(a)) exactly, for finite a > 0 (subnormal doubles included). */
-export function floorLog2(a: number): number {
-  f64[0] = a;
-  const biased = (u32[HI] >>> 20) & 0x7ff;
-  if (biased !== 0) return biased - 1023;
-  return floorLog2(a * pow2(200)) - 200; // subnormal double
 }
 
 // ---- bits -> value ----

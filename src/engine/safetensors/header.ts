@@ -141,12 +141,19 @@ export function parseHeader(fileName: string, prefix: Uint8Array, fileSize: numb
 
 // ---- rule 5: schema ----
 
+/**
+ * A u64 read from the header: a plain number below 2^53 (exact, and the case of every real
+ * file), a bigint from 2^53 on. `<`, `>`, `==` and `!=` compare the two kinds exactly, so only
+ * arithmetic needs to tell them apart. This keeps huge headers fast (no bigint per number).
+ */
+type U64 = number | bigint;
+
 interface RawEntry {
   name: string;
   dtype: DType;
-  shape: bigint[];
-  begin: bigint;
-  end: bigint;
+  shape: U64[];
+  begin: U64;
+  end: U64;
 }
 
 function kindOf(v: JsonValue): string {
@@ -158,11 +165,16 @@ function kindOf(v: JsonValue): string {
   return String(v);
 }
 
-/** A JSON number that is an integer in [0, 2^64 - 1] written without fraction or exponent (as serde_json reads a u64). */
-function asU64(v: JsonValue): bigint | null {
-  if (!(v instanceof JsonNumber) || !/^(0|[1-9][0-9]*)$/.test(v.text)) return null;
+const UNSIGNED_INTEGER = /^(?:0|[1-9][0-9]*)$/;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A JSON number that is an integer in [0, 2^64 - 1] written without sign, fraction or exponent (as serde_json reads a u64). */
+function asU64(v: JsonValue): U64 | null {
+  if (!(v instanceof JsonNumber) || !UNSIGNED_INTEGER.test(v.text)) return null;
+  if (v.text.length <= 15) return Number(v.text); // < 10^15 < 2^53
   const n = BigInt(v.text);
-  return n <= U64_MAX ? n : null;
+  if (n > U64_MAX) return null;
+  return n <= MAX_SAFE ? Number(n) : n;
 }
 
 function readSchema(fileName: string, json: JsonValue): { metadata: Record<string, string> | null; raw: RawEntry[] } {
@@ -172,14 +184,16 @@ function readSchema(fileName: string, json: JsonValue): { metadata: Record<strin
   let metadata: Record<string, string> | null = null;
   const raw: RawEntry[] = [];
   const seen = new Set<string>();
-  for (const [name, value] of json.members) {
+  const { keys, values } = json;
+  for (let i = 0; i < keys.length; i++) {
+    const name = keys[i];
     if (seen.has(name)) {
       const what = name === '__metadata__' ? '"__metadata__"' : `tensor ${JSON.stringify(name)}`;
       throw new SafetensorsError('duplicate_key', `${fileName}: header lists ${what} twice`);
     }
     seen.add(name);
-    if (name === '__metadata__') metadata = readMetadata(fileName, value);
-    else raw.push(readEntry(fileName, name, value));
+    if (name === '__metadata__') metadata = readMetadata(fileName, values[i]);
+    else raw.push(readEntry(fileName, name, values[i]));
   }
   return { metadata, raw };
 }
@@ -190,7 +204,8 @@ function readMetadata(fileName: string, value: JsonValue): Record<string, string
     throw new SafetensorsError('invalid_metadata', `${fileName}: "__metadata__" is ${kindOf(value)}, not an object of strings`);
   }
   const metadata: Record<string, string> = Object.create(null);
-  for (const [key, v] of value.members) {
+  value.keys.forEach((key, i) => {
+    const v = value.values[i];
     if (typeof v !== 'string') {
       throw new SafetensorsError(
         'invalid_metadata',
@@ -198,57 +213,80 @@ function readMetadata(fileName: string, value: JsonValue): Record<string, string
       );
     }
     metadata[key] = v; // a repeated key keeps the last value, as the reference does
-  }
+  });
   return { ...metadata };
 }
 
+const NOT_SET = Symbol('not set');
+
+// Module-level helpers, not closures: readEntry runs once per tensor and must not allocate needlessly.
+function tensorLabel(name: string): string {
+  return `tensor ${JSON.stringify(name)}`;
+}
+
+function duplicateField(fileName: string, name: string, key: string): SafetensorsError {
+  return new SafetensorsError('duplicate_key', `${fileName}: ${tensorLabel(name)} has "${key}" twice`);
+}
+
 function readEntry(fileName: string, name: string, value: JsonValue): RawEntry {
-  const tensor = `tensor ${JSON.stringify(name)}`;
   if (!(value instanceof JsonObject)) {
-    throw new SafetensorsError('not_an_object', `${fileName}: ${tensor} is ${kindOf(value)}, not an object`);
+    throw new SafetensorsError('not_an_object', `${fileName}: ${tensorLabel(name)} is ${kindOf(value)}, not an object`);
   }
-  const fields = new Map<string, JsonValue>();
-  for (const [key, v] of value.members) {
-    if ((key === 'dtype' || key === 'shape' || key === 'data_offsets') && fields.has(key)) {
-      throw new SafetensorsError('duplicate_key', `${fileName}: ${tensor} has "${key}" twice`);
+  let dtype: JsonValue | typeof NOT_SET = NOT_SET;
+  let shapeValue: JsonValue | typeof NOT_SET = NOT_SET;
+  let offsets: JsonValue | typeof NOT_SET = NOT_SET;
+  for (let i = 0; i < value.keys.length; i++) {
+    const v = value.values[i];
+    switch (value.keys[i]) {
+      case 'dtype':
+        if (dtype !== NOT_SET) throw duplicateField(fileName, name, 'dtype');
+        dtype = v;
+        break;
+      case 'shape':
+        if (shapeValue !== NOT_SET) throw duplicateField(fileName, name, 'shape');
+        shapeValue = v;
+        break;
+      case 'data_offsets':
+        if (offsets !== NOT_SET) throw duplicateField(fileName, name, 'data_offsets');
+        offsets = v;
+        break;
+      default: // unknown fields are allowed and ignored
     }
-    fields.set(key, v); // unknown fields are allowed and ignored
   }
-  for (const key of ['dtype', 'shape', 'data_offsets']) {
-    if (!fields.has(key)) throw new SafetensorsError('missing_field', `${fileName}: ${tensor} has no "${key}"`);
-  }
+  const missing = dtype === NOT_SET ? 'dtype' : shapeValue === NOT_SET ? 'shape' : offsets === NOT_SET ? 'data_offsets' : null;
+  if (missing) throw new SafetensorsError('missing_field', `${fileName}: ${tensorLabel(name)} has no "${missing}"`);
 
-  const dtype = fields.get('dtype')!;
   if (typeof dtype !== 'string' || !isDType(dtype)) {
-    const shown = typeof dtype === 'string' ? JSON.stringify(dtype) : kindOf(dtype);
-    throw new SafetensorsError('invalid_dtype', `${fileName}: ${tensor} has unknown dtype ${shown}`);
+    const shown = typeof dtype === 'string' ? JSON.stringify(dtype) : kindOf(dtype as JsonValue);
+    throw new SafetensorsError('invalid_dtype', `${fileName}: ${tensorLabel(name)} has unknown dtype ${shown}`);
   }
 
-  const shapeValue = fields.get('shape')!;
   if (!Array.isArray(shapeValue)) {
-    throw new SafetensorsError('invalid_shape', `${fileName}: ${tensor} has shape ${kindOf(shapeValue)}, not an array`);
+    throw new SafetensorsError('invalid_shape', `${fileName}: ${tensorLabel(name)} has shape ${kindOf(shapeValue as JsonValue)}, not an array`);
   }
-  const shape = shapeValue.map((d) => {
-    const n = asU64(d);
+  const shape: U64[] = new Array(shapeValue.length);
+  for (let i = 0; i < shapeValue.length; i++) {
+    const n = asU64(shapeValue[i]);
     if (n === null) {
       throw new SafetensorsError(
         'invalid_shape',
-        `${fileName}: ${tensor} has shape dimension ${kindOf(d)}, not an integer in [0, 2^64-1]`,
+        `${fileName}: ${tensorLabel(name)} has shape dimension ${kindOf(shapeValue[i])}, not an integer in [0, 2^64-1]`,
       );
     }
-    return n;
-  });
+    shape[i] = n;
+  }
 
-  const offsets = fields.get('data_offsets')!;
-  const pair = Array.isArray(offsets) && offsets.length === 2 ? offsets.map(asU64) : null;
-  if (pair === null || pair[0] === null || pair[1] === null) {
-    const shown = Array.isArray(offsets) ? `[${offsets.map(jsonText).join(', ')}]` : kindOf(offsets);
+  const pair = offsets as JsonValue;
+  const begin = Array.isArray(pair) && pair.length === 2 ? asU64(pair[0]) : null;
+  const end = Array.isArray(pair) && pair.length === 2 ? asU64(pair[1]) : null;
+  if (begin === null || end === null) {
+    const shown = Array.isArray(pair) ? `[${pair.map(jsonText).join(', ')}]` : kindOf(pair);
     throw new SafetensorsError(
       'invalid_offsets',
-      `${fileName}: ${tensor} has data_offsets ${shown}, not two integers [begin, end]`,
+      `${fileName}: ${tensorLabel(name)} has data_offsets ${shown}, not two integers [begin, end]`,
     );
   }
-  return { name, dtype, shape, begin: pair[0], end: pair[1] };
+  return { name, dtype, shape, begin, end };
 }
 
 function jsonText(v: JsonValue): string {
@@ -261,51 +299,76 @@ function jsonText(v: JsonValue): string {
 
 // ---- rules 6-10: layout ----
 
-function validateLayout(fileName: string, raw: RawEntry[], headerLength: number, fileSize: number): HeaderEntry[] {
-  const sorted = raw
-    .map((e, i) => ({ e, i }))
-    .sort((a, b) => cmp(a.e.begin, b.e.begin) || cmp(a.e.end, b.e.end) || a.i - b.i)
-    .map((x) => x.e);
+function subtract(a: U64, b: U64): U64 {
+  return typeof a === 'number' && typeof b === 'number' ? a - b : BigInt(a) - BigInt(b);
+}
 
-  let previousEnd = 0n;
+/** Element and bit counts, multiplied in order with an overflow check at each step like checked_mul; null on overflow. */
+function counts(shape: U64[], bitsPerElement: number): { count: U64; bits: U64 } | null {
+  let small = 1;
+  let big: bigint | null = null; // once a product leaves the exact-number range
+  for (const d of shape) {
+    if (big === null && typeof d === 'number') {
+      const p = small * d; // exact iff <= MAX_SAFE_INTEGER (rounding is monotonic)
+      if (p <= Number.MAX_SAFE_INTEGER) {
+        small = p;
+        continue;
+      }
+    }
+    big = (big ?? BigInt(small)) * BigInt(d);
+    if (big > U64_MAX) return null;
+  }
+  if (big === null && small * bitsPerElement <= Number.MAX_SAFE_INTEGER) return { count: small, bits: small * bitsPerElement };
+  const bits = (big ?? BigInt(small)) * BigInt(bitsPerElement);
+  return bits > U64_MAX ? null : { count: big ?? small, bits };
+}
+
+function validateLayout(fileName: string, raw: RawEntry[], headerLength: number, fileSize: number): HeaderEntry[] {
+  const order = raw.map((_, i) => i);
+  order.sort((i, j) => cmp(raw[i].begin, raw[j].begin) || cmp(raw[i].end, raw[j].end) || i - j);
+  const sorted = order.map((i) => raw[i]);
+
+  let previousEnd: U64 = 0;
   let previous: RawEntry | null = null;
   for (const e of sorted) {
-    const tensor = JSON.stringify(e.name);
-    // 6: contiguous, in order
-    if (e.begin !== previousEnd) {
+    // 6: contiguous, in order (== compares number and bigint exactly)
+    if (e.begin != previousEnd) {
       const kind = e.begin > previousEnd ? 'gap' : 'overlap';
       const before = previous ? `the previous tensor ends at ${previousEnd}` : 'the data section starts at 0';
       throw new SafetensorsError(
         kind === 'gap' ? 'offset_gap' : 'offset_overlap',
-        `${fileName}: data of ${tensor} starts at ${e.begin} but ${before} (${kind})`,
+        `${fileName}: data of ${JSON.stringify(e.name)} starts at ${e.begin} but ${before} (${kind})`,
       );
     }
     if (e.end < e.begin) {
       throw new SafetensorsError(
         'offset_reversed',
-        `${fileName}: data of ${tensor} ends at ${e.end}, before it starts at ${e.begin} (reversed offsets)`,
+        `${fileName}: data of ${JSON.stringify(e.name)} ends at ${e.end}, before it starts at ${e.begin} (reversed offsets)`,
       );
     }
-    // 7: element count and bit count fit in a u64, multiplied in order like checked_mul
-    let count = 1n;
-    for (const d of e.shape) {
-      count *= d;
-      if (count > U64_MAX) throw overflow(fileName, e);
+    // 7: element count and bit count fit in a u64
+    const c = counts(e.shape, DTYPE_BITS[e.dtype]);
+    if (c === null) {
+      throw new SafetensorsError(
+        'shape_overflow',
+        `${fileName}: ${JSON.stringify(e.name)} shape [${e.shape.join(', ')}] of ${e.dtype} overflows 64 bits`,
+      );
     }
-    const bits = count * BigInt(DTYPE_BITS[e.dtype]);
-    if (bits > U64_MAX) throw overflow(fileName, e);
     // 8: whole bytes
-    if (bits % 8n !== 0n) {
+    const { count, bits } = c;
+    if (typeof bits === 'number' ? bits % 8 !== 0 : bits % 8n !== 0n) {
       throw new SafetensorsError(
         'partial_bits',
-        `${fileName}: ${tensor} has ${count} ${e.dtype} elements = ${bits} bits, not a whole number of bytes`,
+        `${fileName}: ${JSON.stringify(e.name)} has ${count} ${e.dtype} elements = ${bits} bits, not a whole number of bytes`,
       );
     }
     // 9: the range holds exactly the tensor
-    if (e.end - e.begin !== bits / 8n) {
+    const size = typeof bits === 'number' ? bits / 8 : bits / 8n;
+    const held = subtract(e.end, e.begin);
+    if (held != size) {
       throw new SafetensorsError(
         'size_mismatch',
-        `${fileName}: ${tensor} (${e.dtype} [${e.shape.join(', ')}]) needs ${bits / 8n} bytes but data_offsets [${e.begin}, ${e.end}] hold ${e.end - e.begin}`,
+        `${fileName}: ${JSON.stringify(e.name)} (${e.dtype} [${e.shape.join(', ')}]) needs ${size} bytes but data_offsets [${e.begin}, ${e.end}] hold ${held}`,
       );
     }
     previousEnd = e.end;
@@ -313,7 +376,7 @@ function validateLayout(fileName: string, raw: RawEntry[], headerLength: number,
   }
 
   // 10: the data section ends exactly at the end of the file
-  const expected = 8n + BigInt(headerLength) + previousEnd;
+  const expected = 8n + BigInt(headerLength) + BigInt(previousEnd);
   const size = BigInt(fileSize);
   if (expected < size) {
     throw new SafetensorsError(
@@ -336,15 +399,8 @@ function validateLayout(fileName: string, raw: RawEntry[], headerLength: number,
   }));
 }
 
-function cmp(a: bigint, b: bigint): number {
+function cmp(a: U64, b: U64): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function overflow(fileName: string, e: RawEntry): SafetensorsError {
-  return new SafetensorsError(
-    'shape_overflow',
-    `${fileName}: ${JSON.stringify(e.name)} shape [${e.shape.join(', ')}] of ${e.dtype} overflows 64 bits`,
-  );
 }
 
 /** Bytes of a tensor of this dtype and shape; throws RangeError when the bits are not whole bytes. */

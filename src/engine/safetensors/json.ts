@@ -9,8 +9,12 @@ export class JsonNumber {
   constructor(readonly text: string) {}
 }
 
+/** An object's members in source order, repeated keys included (keys[i] -> values[i]). */
 export class JsonObject {
-  constructor(readonly members: [string, JsonValue][]) {}
+  constructor(
+    readonly keys: string[],
+    readonly values: JsonValue[],
+  ) {}
 }
 
 export type JsonValue = null | boolean | string | JsonNumber | JsonValue[] | JsonObject;
@@ -25,6 +29,10 @@ export class JsonSyntaxError extends Error {
 }
 
 const MAX_DEPTH = 128;
+/** The longest run of string characters that need no attention: not '"', '\\' or a control character. */
+const PLAIN_RUN = /[^"\\\u0000-\u001f]*/y;
+/** RFC 8259 number. */
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 
 const enum Ch {
   Tab = 9,
@@ -56,11 +64,8 @@ export function parseJson(text: string): JsonValue {
   };
 
   const skipWhitespace = () => {
-    for (;;) {
-      const c = text.charCodeAt(pos);
-      if (c === Ch.Space || c === Ch.Newline || c === Ch.Tab || c === Ch.Return) pos++;
-      else return;
-    }
+    let c = text.charCodeAt(pos);
+    while (c === Ch.Space || c === Ch.Newline || c === Ch.Tab || c === Ch.Return) c = text.charCodeAt(++pos);
   };
 
   const describe = (at: number) => (at >= text.length ? 'end of header' : `character ${JSON.stringify(text[at])}`);
@@ -95,29 +100,15 @@ export function parseJson(text: string): JsonValue {
     return fail(`unexpected ${describe(pos)}`);
   };
 
-  const digits = (): number => {
-    const start = pos;
-    while (pos < text.length && text.charCodeAt(pos) >= Ch.Zero && text.charCodeAt(pos) <= Ch.Nine) pos++;
-    return pos - start;
-  };
-
   const parseNumber = (): JsonNumber => {
     const start = pos;
-    if (text.charCodeAt(pos) === Ch.Minus) pos++;
-    const intStart = pos;
-    const intDigits = digits();
-    if (intDigits === 0) fail('invalid number', start);
-    if (intDigits > 1 && text.charCodeAt(intStart) === Ch.Zero) fail('number with a leading zero', start);
-    if (text.charCodeAt(pos) === Ch.Dot) {
-      pos++;
-      if (digits() === 0) fail('invalid number', start);
-    }
-    const e = text.charCodeAt(pos);
-    if (e === Ch.LowerE || e === Ch.UpperE) {
-      pos++;
-      const sign = text.charCodeAt(pos);
-      if (sign === Ch.Plus || sign === Ch.Minus) pos++;
-      if (digits() === 0) fail('invalid number', start);
+    NUMBER.lastIndex = pos;
+    if (!NUMBER.test(text)) fail('invalid number');
+    pos = NUMBER.lastIndex;
+    const next = text.charCodeAt(pos);
+    // "01", "1.", "1e": serde_json rejects what the grammar does not finish
+    if ((next >= Ch.Zero && next <= Ch.Nine) || next === Ch.Dot || next === Ch.LowerE || next === Ch.UpperE) {
+      fail('invalid number', start);
     }
     return new JsonNumber(text.slice(start, pos));
   };
@@ -133,22 +124,19 @@ export function parseJson(text: string): JsonValue {
     const open = pos;
     pos++; // opening quote
     let out = '';
-    let runStart = pos;
     for (;;) {
+      PLAIN_RUN.lastIndex = pos;
+      PLAIN_RUN.test(text); // always matches, possibly empty
+      out += text.slice(pos, PLAIN_RUN.lastIndex);
+      pos = PLAIN_RUN.lastIndex;
       if (pos >= text.length) fail('unterminated string', open);
       const c = text.charCodeAt(pos);
       if (c === Ch.Quote) {
-        out += text.slice(runStart, pos);
         pos++;
         return out;
       }
       if (c < 0x20) fail('control character in string');
-      if (c !== Ch.Backslash) {
-        pos++;
-        continue;
-      }
-      out += text.slice(runStart, pos);
-      pos++;
+      pos++; // backslash
       const esc = text[pos++];
       switch (esc) {
         case '"':
@@ -192,7 +180,6 @@ export function parseJson(text: string): JsonValue {
         default:
           fail('invalid escape', pos - 2);
       }
-      runStart = pos;
     }
   };
 
@@ -218,11 +205,12 @@ export function parseJson(text: string): JsonValue {
   const parseObject = (depth: number): JsonObject => {
     if (depth > MAX_DEPTH) fail('nesting too deep');
     pos++; // {
-    const members: [string, JsonValue][] = [];
+    const keys: string[] = [];
+    const values: JsonValue[] = [];
     skipWhitespace();
     if (text.charCodeAt(pos) === Ch.RBrace) {
       pos++;
-      return new JsonObject(members);
+      return new JsonObject(keys, values);
     }
     for (;;) {
       skipWhitespace();
@@ -231,11 +219,12 @@ export function parseJson(text: string): JsonValue {
       skipWhitespace();
       if (text.charCodeAt(pos) !== Ch.Colon) fail(`expected ':' but found ${describe(pos)}`);
       pos++;
-      members.push([key, parseValue(depth)]);
+      keys.push(key);
+      values.push(parseValue(depth));
       skipWhitespace();
       const c = text.charCodeAt(pos);
       pos++;
-      if (c === Ch.RBrace) return new JsonObject(members);
+      if (c === Ch.RBrace) return new JsonObject(keys, values);
       if (c !== Ch.Comma) fail(`expected ',' or '}' but found ${describe(pos - 1)}`, pos - 1);
     }
   };
