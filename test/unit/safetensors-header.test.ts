@@ -215,6 +215,30 @@ describe('rule 7: shape overflow', () => {
   });
 });
 
+describe('integers above 2^53 are exact (where doubles would round)', () => {
+  const entry = (name: string, shape: string, begin: string, end: string) =>
+    `"${name}":{"dtype":"U8","shape":[${shape}],"data_offsets":[${begin},${end}]}`;
+  const header = (...entries: string[]) => withData(`{${entries.join(',')}}`, 0);
+  test('2^53 + 1 bytes described exactly pass rules 6-9 (the file is just short)', () => {
+    rejects(header(entry('a', '9007199254740993', '0', '9007199254740993')), 'missing_bytes');
+    rejects(header(entry('a', '3,3002399751580331', '0', '9007199254740993')), 'missing_bytes');
+    rejects(header(entry('a', '1073741824,1073741824', '0', '1152921504606846976')), 'missing_bytes');
+  });
+  test('off by one above 2^53 is a size mismatch', () => {
+    const msg = rejects(header(entry('a', '9007199254740993', '0', '9007199254740992')), 'size_mismatch');
+    assert.match(msg, /needs 9007199254740993 bytes but data_offsets \[0, 9007199254740992\] hold 9007199254740992/);
+    rejects(header(entry('a', '3,3002399751580331', '0', '9007199254740992')), 'size_mismatch');
+  });
+  test('gap and contiguity across 2^53', () => {
+    const a = entry('a', '9007199254740991', '0', '9007199254740991');
+    const msg = rejects(header(a, entry('b', '1', '9007199254740992', '9007199254740993')), 'offset_gap');
+    assert.match(msg, /starts at 9007199254740992 but the previous tensor ends at 9007199254740991/);
+    rejects(header(a, entry('b', '2', '9007199254740991', '9007199254740993')), 'missing_bytes');
+    rejects(header(a, entry('b', '3', '9007199254740991', '9007199254740993')), 'size_mismatch');
+    rejects(header(entry('a', '9007199254740993', '0', '9007199254740993'), entry('b', '1', '9007199254740992', '9007199254740993')), 'offset_overlap');
+  });
+});
+
 describe('rule 8: whole bytes', () => {
   test('3 x F4 and 1 x F6 are partial bytes', () => {
     rejects(withData('{"a":{"dtype":"F4","shape":[3],"data_offsets":[0,2]}}', 2), 'partial_bits');

@@ -21,9 +21,10 @@
 // __metadata__ too, but silently keeps the last of two tensors with the same name; such a file
 // is ambiguous, so we say so instead of guessing.
 //
-// All integer checks use BigInt: N is a u64, shapes may hold any u64 (`[0, 2^64-1]` is a valid
-// empty tensor), and products must be checked for overflow exactly. Offsets end up below the
-// file size, so they are returned as plain numbers (exact below 2^53).
+// Integer checks are exact: N is a u64, shapes may hold any u64 (`[0, 2^64-1]` is a valid
+// empty tensor), and products must be checked for overflow exactly. Header integers are kept
+// as numbers below 2^53 and as BigInt above (see U64). Offsets that pass end up below the
+// file size, so they are returned as plain numbers.
 
 import { DTYPE_BITS, isDType, type DType } from '../../shared/dtypes';
 import { UserError } from '../errors';
