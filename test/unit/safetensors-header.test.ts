@@ -281,6 +281,60 @@ describe('rule order', () => {
   });
 });
 
+describe('generated files with one corruption are caught by that rule', () => {
+  const dtypes = ['F32', 'BF16', 'U8', 'I64', 'F8_E4M3', 'F4', 'F6_E2M3'] as const;
+  const bits = { F32: 32, BF16: 16, U8: 8, I64: 64, F8_E4M3: 8, F4: 4, F6_E2M3: 6 };
+  // contiguous entries: [name, dtype, shape, begin, end]
+  const layoutArb = fc
+    .array(fc.tuple(fc.constantFrom(...dtypes), fc.array(fc.integer({ min: 1, max: 4 }), { maxLength: 2 })), { minLength: 1, maxLength: 5 })
+    .map((specs) => {
+      let at = 0;
+      return specs.map(([dtype, dims], i): [string, string, number[], number, number] => {
+        const shape = [...dims, 4]; // 4 elements of any dtype here are whole bytes
+        const size = (shape.reduce((a, b) => a * b, 1) * bits[dtype]) / 8;
+        const entry: [string, string, number[], number, number] = [`t${i}`, dtype, shape, at, at + size];
+        at += size;
+        return entry;
+      });
+    });
+  const dataLength = (entries: [string, string, number[], number, number][]) => entries[entries.length - 1][4];
+
+  test('valid as generated', () => {
+    fc.assert(fc.property(layoutArb, (entries) => void parse(withData(headerJson(entries), dataLength(entries)))), { numRuns: 100 });
+  });
+  test('shifting one tensor and all after it opens a gap', () => {
+    fc.assert(
+      fc.property(layoutArb, fc.nat(), fc.integer({ min: 1, max: 9 }), (entries, seed, d) => {
+        const i = seed % entries.length;
+        const shifted = entries.map((e, j): typeof e => (j >= i ? [e[0], e[1], e[2], e[3] + d, e[4] + d] : e));
+        rejects(withData(headerJson(shifted), dataLength(shifted)), 'offset_gap');
+      }),
+      { numRuns: 100 },
+    );
+  });
+  test('growing one tensor range makes a size mismatch', () => {
+    fc.assert(
+      fc.property(layoutArb, fc.nat(), fc.integer({ min: 1, max: 9 }), (entries, seed, d) => {
+        const i = seed % entries.length;
+        const grown = entries.map((e, j): typeof e => (j > i ? [e[0], e[1], e[2], e[3] + d, e[4] + d] : j === i ? [e[0], e[1], e[2], e[3], e[4] + d] : e));
+        rejects(withData(headerJson(grown), dataLength(grown)), 'size_mismatch');
+      }),
+      { numRuns: 100 },
+    );
+  });
+  test('bytes added or removed at the end', () => {
+    fc.assert(
+      fc.property(layoutArb, fc.integer({ min: 1, max: 9 }), (entries, d) => {
+        const file = withData(headerJson(entries), dataLength(entries) + d);
+        rejects(file, 'trailing_bytes');
+        const cut = Math.min(d, dataLength(entries));
+        rejects(file.subarray(0, file.length - d - cut), 'missing_bytes');
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
 describe('reference fixtures', () => {
   const verdicts = JSON.parse(readFileSync(fixture('malformed', 'verdicts.json'), 'utf8')) as Record<string, 'ok' | 'error'>;
   const expectedRule: Record<string, SafetensorsRule> = {

@@ -403,19 +403,3 @@ function validateLayout(fileName: string, raw: RawEntry[], headerLength: number,
 function cmp(a: U64, b: U64): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
-
-/** Bytes of a tensor of this dtype and shape; throws RangeError when the bits are not whole bytes. */
-export function tensorByteSize(dtype: DType, shape: readonly number[]): number {
-  let count = 1;
-  for (const d of shape) count *= d;
-  const bits = count * DTYPE_BITS[dtype];
-  if (bits % 8 !== 0) throw new RangeError(`${count} ${dtype} elements are ${bits} bits, not a whole number of bytes`);
-  return bits / 8;
-}
-
-/** Number of elements of a shape (1 for a scalar). */
-export function elementCount(shape: readonly number[]): number {
-  let count = 1;
-  for (const d of shape) count *= d;
-  return count;
-}
