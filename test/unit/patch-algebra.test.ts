@@ -65,7 +65,7 @@ test('diff then apply reproduces the target; apply then revert restores the base
       const back = await applyTo(file(baked), viaText(revertPatch(p)));
       assert.equal(Buffer.compare(back, a), 0);
     }),
-    { numRuns: 20 },
+    { numRuns: 12 },
   );
 });
 
@@ -85,7 +85,7 @@ test('compose(p1, p2) equals applying p1 then p2, and is the direct diff', async
       assert.equal(Buffer.compare(await applyTo(pa, viaText(patch)), c), 0);
       assert.equal(serializePatch(patch).toString(), serializePatch(await diffFiles(pa, pc)).toString());
     }),
-    { numRuns: 20 },
+    { numRuns: 12 },
   );
 });
 
