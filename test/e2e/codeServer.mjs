@@ -33,14 +33,14 @@ export function freePort() {
 
 /**
  * Starts code-server in its own process group.
- * opts: userDataDir, extensionsDir, port?, smokeTestDriver? (accept the test payload in the URL),
- * env? (extra environment, e.g. TMPDIR/HOME), log? (function receiving output lines),
- * quiet? (drop output unless the start fails).
+ * opts: userDataDir, extensionsDir, port?, host? (default 127.0.0.1), smokeTestDriver? (accept the test payload in the URL),
+ * env? (extra environment, e.g. TMPDIR/HOME), log? (function receiving output text).
  * Returns { port, url, process, stop() }.
  */
 export async function startCodeServer(opts) {
   const { codeServer, node, env: node24Env } = ensureCodeServer();
   const port = opts.port ?? (await freePort());
+  const host = opts.host ?? '127.0.0.1';
   mkdirSync(opts.userDataDir, { recursive: true });
   mkdirSync(opts.extensionsDir, { recursive: true });
   // An empty config file keeps code-server from writing ~/.config/code-server/config.yaml.
@@ -50,7 +50,7 @@ export async function startCodeServer(opts) {
     codeServer,
     '--config', configFile,
     '--auth', 'none',
-    '--bind-addr', `127.0.0.1:${port}`,
+    '--bind-addr', `${host}:${port}`,
     '--user-data-dir', opts.userDataDir,
     '--extensions-dir', opts.extensionsDir,
     '--disable-telemetry',
@@ -68,6 +68,7 @@ export async function startCodeServer(opts) {
   const onData = (chunk) => {
     const text = chunk.toString();
     captured.push(text);
+    if (captured.length > 500) captured.shift(); // keep the tail only (the demo runs for hours)
     if (opts.log) opts.log(text);
   };
   child.stdout.on('data', onData);
