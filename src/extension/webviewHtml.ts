@@ -30,6 +30,8 @@ export function modelEditorHtml(webview: vscode.Webview, extensionUri: vscode.Ur
 <link rel="stylesheet" id="vscode-codicon-stylesheet" href="${asset('dist', 'webviews', 'codicons', 'codicon.css')}">
 <link rel="stylesheet" href="${asset('media', 'modelEditor.css')}">
 <style id="plotly.js-style-global" nonce="${nonce}"></style>
+<!-- plotly's bundled map library injects its CSS unless an element with this id exists; maps are unused here. -->
+<template id="9f215cf04c5486422605d13261cb87401f4e7763b6296af81e98efbc0130da53"></template>
 <title>Tensorscope</title>
 </head>
 <body>

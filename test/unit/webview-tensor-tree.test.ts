@@ -58,15 +58,24 @@ test('a name that is both a tensor and a prefix gets a leaf and a group', () => 
   assert.equal(kids[0].tensorCount, 1);
 });
 
-test('compress merges single-child group chains', () => {
-  const tree = buildTensorTree(tensors([['x.y.z.w', 'F32', [1]], ['x.y.z.v', 'F32', [1]], ['x.q', 'F32', [1]]]), { compress: true });
+test('compress merges single-child chains into one row', () => {
+  const tree = buildTensorTree(tensors([['x.y.z.w', 'F32', [1]], ['x.y.z.v', 'F32', [1]], ['x.q', 'F32', [1]], ['x.k_proj.weight', 'F32', [2]]]), { compress: true });
   const x = tree.nodes[tree.nodes[ROOT].children[0]];
-  assert.deepEqual(x.children.map((c) => tree.nodes[c].label), ['q', 'y.z']);
-  const yz = tree.nodes[x.children[1]];
+  assert.deepEqual(x.children.map((c) => tree.nodes[c].label), ['k_proj.weight', 'q', 'y.z']);
+  const kw = tree.nodes[x.children[0]];
+  assert.equal(kw.path, 'x.k_proj.weight');
+  assert.ok(kw.tensor >= 0, 'a group holding one tensor becomes that tensor');
+  const yz = tree.nodes[x.children[2]];
   assert.equal(yz.path, 'x.y.z');
   assert.equal(yz.tensorCount, 2);
   const w = tree.leafByName.get('x.y.z.w')!;
   assert.deepEqual(ancestorsOf(tree, w).map((id) => tree.nodes[id].label), ['x', 'y.z']);
+  // Filtering works on the compressed tree: every visible node's parent is visible.
+  const r = filterTree(tree, 'k_proj')!;
+  assert.equal(r.matches, 1);
+  for (const id of r.visible) if (id !== ROOT) assert.ok(r.visible.has(tree.nodes[id].parent));
+  const single = buildTensorTree(tensors([['only.one', 'F32', [1]]]), { compress: true });
+  assert.deepEqual(single.nodes[ROOT].children.map((c) => single.nodes[c].label), ['only.one']);
 });
 
 test('filter: substring (any case) and anchored glob keep matching leaves and their ancestors', () => {
@@ -122,7 +131,7 @@ test('groupsToOpen stays within the row budget', () => {
   assert.ok(openFiltered.has(tree.nodes[tree.leafByName.get('m.layers.7.w')!].parent));
 });
 
-test('natural order and a 10k-tensor model builds and filters fast', () => {
+test('natural order; a 10k-tensor model builds and filters without quadratic work', () => {
   assert.ok(naturalCompare('layers.2', 'layers.10') < 0);
   assert.ok(naturalCompare('a10b', 'a9b') > 0);
   assert.ok(naturalCompare('a', 'a.b') < 0);
@@ -134,6 +143,6 @@ test('natural order and a 10k-tensor model builds and filters fast', () => {
   const t2 = performance.now();
   assert.equal(r.matches, 100);
   assert.equal(tree.nodes[ROOT].params, 10000 * 64 * 64);
-  assert.ok(t1 - t0 < 500, `build took ${t1 - t0} ms`);
-  assert.ok(t2 - t1 < 100, `filter took ${t2 - t1} ms`);
+  assert.ok(t1 - t0 < 2000, `build took ${t1 - t0} ms`);
+  assert.ok(t2 - t1 < 500, `filter took ${t2 - t1} ms`);
 });

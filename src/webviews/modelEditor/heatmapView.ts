@@ -14,7 +14,8 @@ import { plotly, type PlotDiv } from './plotly';
 import { formatTensorRanges, viewCellToTensor, type DimSpec } from './sliceModel';
 import { themeColors } from './theme';
 
-const MARGIN = { l: 56, r: 8, t: 8, b: 34 };
+// Top margin leaves room for plotly's mode bar above the plot; right margin holds our colour bar.
+const MARGIN = { l: 56, r: 76, t: 28, b: 34 };
 const MAX_SIDE = 16384; // the engine's limit on tile rows/cols
 const HOVER_DEBOUNCE_MS = 50;
 const CACHE_LIMIT = 2000;
@@ -39,6 +40,7 @@ export class HeatmapView {
   private readonly errorEl: HTMLElement;
   private readonly loading: HTMLElement;
   private readonly selection: HTMLElement;
+  private readonly colorbar: HTMLElement;
   private readonly modeButtons: Record<ColorMode, HTMLButtonElement>;
 
   private subject: HeatmapSubject | undefined;
@@ -56,7 +58,10 @@ export class HeatmapView {
   private hoverAbort: AbortController | undefined;
   private clickAbort: AbortController | undefined;
   private readonly cache = new Map<string, ElementInfo | RegionSummary>();
+  /** The element or cell under the mouse (undefined when outside the plot). */
   private hovered: HoverTarget | undefined;
+  /** The last one hovered: its value still goes to the hover line after the mouse left. */
+  private lastHovered: HoverTarget | undefined;
   private downAt: { x: number; y: number } | undefined;
 
   private readonly fetchHover = debounce((t: HoverTarget) => void this.loadHover(t), HOVER_DEBOUNCE_MS);
@@ -77,6 +82,10 @@ export class HeatmapView {
     this.errorEl = h('div', { class: 'error-line', 'data-testid': 'heatmap-error', hidden: true });
     this.loading = h('vscode-progress-bar', { class: 'heatmap-loading', hidden: true });
     this.selection = h('div', { class: 'selection', 'data-testid': 'selection', hidden: true });
+    this.colorbar = h('div', { class: 'colorbar', 'data-testid': 'colorbar', hidden: true });
+    // Sits in the plot's right margin, spanning the plot area's height.
+    this.colorbar.style.top = `${MARGIN.t}px`;
+    this.colorbar.style.bottom = `${MARGIN.b}px`;
     const modeButton = (mode: ColorMode, label: string, title: string) => {
       const b = h('button', { class: 'seg', title, 'data-testid': `color-${mode}` }, label);
       b.addEventListener('click', () => this.setColorMode(mode));
@@ -93,7 +102,7 @@ export class HeatmapView {
       h('div', { class: 'heatmap-toolbar' }, h('span', { class: 'segmented' }, this.modeButtons.diverging, this.modeButtons.sequential), this.statusEl),
       this.errorEl,
       this.loading,
-      h('div', { class: 'heatmap-area' }, this.plotDiv, this.hoverBox),
+      h('div', { class: 'heatmap-area' }, this.plotDiv, this.colorbar, this.hoverBox),
       h('div', { class: 'hover-line' }, h('span', { class: 'muted' }, 'Hover: '), this.hoverIndex, ' ', this.hoverValue),
       this.selection,
     );
@@ -113,14 +122,21 @@ export class HeatmapView {
     this.detail = undefined;
     this.selected = undefined;
     this.hovered = undefined;
+    this.lastHovered = undefined;
     this.cache.clear();
     this.selection.hidden = true;
     this.hideHoverBox();
     this.hoverIndex.textContent = '';
     this.hoverValue.textContent = '';
     this.showError(undefined);
+    this.setStale(false);
     this.element.hidden = false;
     void this.start();
+  }
+
+  /** Mark what is shown as not matching the slice field (the new slice was rejected). */
+  setStale(stale: boolean): void {
+    this.element.classList.toggle('stale', stale);
   }
 
   /** Nothing to show (no tensor, or an invalid slice). */
@@ -286,16 +302,19 @@ export class HeatmapView {
     const Plotly = await plotly();
     if (resetAxes) this.uirevision++;
     const traces: object[] = [];
-    if (this.base) traces.push(this.trace(this.base, true));
-    if (this.detail) traces.push(this.trace(this.detail, false));
+    if (this.base) traces.push(this.trace(this.base));
+    if (this.detail) traces.push(this.trace(this.detail));
     await Plotly.react(this.plotDiv, traces, this.layout(), this.config());
+    this.drawColorbar();
     this.updateStatus();
   }
 
-  private trace(tile: Tile, withScale: boolean): object {
-    const t = themeColors();
+  private colorscale(): [number, string][] {
+    return this.colorMode === 'diverging' ? divergingScale(themeColors().dark) : sequentialScale();
+  }
+
+  private trace(tile: Tile): object {
     const v = tile.viewport;
-    const ticks = colorbarTicks(tile.lo, tile.hi);
     return {
       type: 'heatmap',
       z: tileToZ(tile),
@@ -305,13 +324,30 @@ export class HeatmapView {
       zmax: 254,
       zauto: false,
       zsmooth: false,
-      colorscale: this.colorMode === 'diverging' ? divergingScale(t.dark) : sequentialScale(),
-      showscale: withScale,
+      colorscale: this.colorscale(),
+      // Our own colour bar (drawColorbar): labels in real values, and no inline style
+      // attributes, which plotly's colour bar sets and the CSP blocks.
+      showscale: false,
       hoverinfo: 'none',
-      colorbar: withScale
-        ? { tickvals: ticks.tickvals, ticktext: ticks.ticktext, thickness: 12, outlinewidth: 0, tickfont: { color: t.foreground, family: t.fontFamily, size: 11 }, len: 1, y: 0.5, yanchor: 'middle' }
-        : undefined,
     };
+  }
+
+  /** The colour bar: the scale as a CSS gradient, ticks at round real values of [lo, hi]. */
+  private drawColorbar(): void {
+    const tile = this.base;
+    this.colorbar.hidden = !tile;
+    if (!tile) return;
+    const ramp = h('div', { class: 'colorbar-ramp' });
+    ramp.style.background = `linear-gradient(to top, ${this.colorscale().map(([p, c]) => `${c} ${(p * 100).toFixed(1)}%`).join(', ')})`;
+    const { tickvals, ticktext } = colorbarTicks(tile.lo, tile.hi);
+    const ticks = tickvals.map((code, i) => {
+      const tick = h('div', { class: 'colorbar-tick' }, ticktext[i]);
+      tick.style.bottom = `${(code / 254) * 100}%`;
+      return tick;
+    });
+    this.colorbar.replaceChildren(ramp, h('div', { class: 'colorbar-ticks' }, ...ticks));
+    this.colorbar.dataset.lo = String(tile.lo);
+    this.colorbar.dataset.hi = String(tile.hi);
   }
 
   private layout(): object {
@@ -340,6 +376,7 @@ export class HeatmapView {
   private config(): object {
     return {
       displaylogo: false,
+      showTips: false,
       scrollZoom: true,
       doubleClick: 'reset',
       modeBarButtonsToRemove: ['toImage', 'select2d', 'lasso2d', 'autoScale2d'],
@@ -399,6 +436,7 @@ export class HeatmapView {
     this.placeHoverBox(ev);
     if (this.hovered?.key === target.key) return;
     this.hovered = target;
+    this.lastHovered = target;
     const code = tile.mean[cell.i * tile.cols + cell.j];
     const approx = code === 255 ? 'no value' : `≈ ${formatValue(codeToValue(code, tile.lo, tile.hi))}`;
     const cached = this.cache.get(target.key);
@@ -417,7 +455,7 @@ export class HeatmapView {
 
   private async loadHover(target: HoverTarget): Promise<void> {
     const s = this.subject;
-    if (!s || this.hovered?.key !== target.key) return;
+    if (!s || this.lastHovered?.key !== target.key) return;
     this.hoverAbort?.abort();
     const abort = new AbortController();
     this.hoverAbort = abort;
@@ -428,9 +466,9 @@ export class HeatmapView {
       if (this.subject !== s) return;
       if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
       this.cache.set(target.key, result);
-      if (this.hovered?.key === target.key) this.showHover(target, result);
+      if (this.lastHovered?.key === target.key) this.showHover(target, result);
     } catch (err) {
-      if (!isCancelled(err) && this.hovered?.key === target.key) this.showHoverText(this.indexText(target), (err as Error).message, false);
+      if (!isCancelled(err) && this.lastHovered?.key === target.key) this.showHoverText(this.indexText(target), (err as Error).message, false);
     }
   }
 
@@ -452,7 +490,7 @@ export class HeatmapView {
     this.hoverValue.textContent = value;
     this.hoverValue.dataset.pending = String(pending);
     this.hoverBox.replaceChildren(h('div', { class: 'hover-box-index' }, index), h('div', { class: pending ? 'hover-box-value muted' : 'hover-box-value' }, value));
-    this.hoverBox.hidden = false;
+    this.hoverBox.hidden = this.hovered === undefined;
   }
 
   private placeHoverBox(ev: MouseEvent): void {
@@ -468,7 +506,6 @@ export class HeatmapView {
   private hideHoverBox(): void {
     this.hoverBox.hidden = true;
     this.hovered = undefined;
-    this.fetchHover.cancel();
   }
 
   private onClick(ev: MouseEvent): void {

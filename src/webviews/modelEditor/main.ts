@@ -1,6 +1,7 @@
 // Model editor webview entry: the tensor tree on the left, the tensor panel on the right.
 // Talks only to the extension host (hostRpc), which relays engine requests.
 
+import './cspShims';
 import '@vscode-elements/elements/dist/vscode-split-layout/index.js';
 import type { ModelInfo, TensorInfo } from '../../shared/protocol';
 import type { ToWebview } from '../../shared/webviewProtocol';

@@ -118,7 +118,8 @@ export class SlicePicker {
         control = h('span', { class: 'dim-control' }, range, number);
       } else {
         this.controls[d] = {};
-        control = h('span', { class: 'dim-control dim-axis' }, h('span', { class: 'axis-role' }, role || 'axis'), h('span', { class: 'muted' }, formatSlice([spec]).slice(1, -1)));
+        const span = formatSlice([spec]).slice(1, -1);
+        control = h('span', { class: 'dim-control dim-axis' }, h('span', { class: 'axis-role' }, role || 'axis'), h('span', { class: 'muted' }, span === ':' ? `all ${size}` : span));
       }
       return h('div', { class: 'dim-row', 'data-dim': String(d) }, label, seg, control);
     });

@@ -35,7 +35,8 @@ export class TensorPanel {
     this.slicer = new SlicePicker((slice) => void this.applySlice(slice));
     this.heatmap = new HeatmapView(rpc, colorMode, (mode) => saveViewState({ colorMode: mode }));
     this.empty = h('div', { class: 'panel-empty muted', 'data-testid': 'panel-empty' }, 'Select a tensor in the tree to see its values.');
-    this.body = h('div', { class: 'panel-body', hidden: true }, this.header, this.stats.element, h('section', { class: 'view' }, h('h3', {}, 'Values'), this.slicer.element, this.heatmap.element));
+    // Values first: the heatmap is what one opens a tensor for; statistics follow.
+    this.body = h('div', { class: 'panel-body', hidden: true }, this.header, h('section', { class: 'view' }, h('h3', {}, 'Values'), this.slicer.element, this.heatmap.element), this.stats.element);
     this.element = h('div', { class: 'tensor-panel', 'data-testid': 'tensor-panel' }, this.empty, this.body);
   }
 
@@ -81,13 +82,13 @@ export class TensorPanel {
       h('h2', { class: 'tensor-name', 'data-testid': 'tensor-name', title: t.name }, t.name),
       h(
         'div',
-        { class: 'stat-grid' },
+        { class: 'info-grid' },
         row('dtype', t.dtype, 'tensor-dtype'),
         row('shape', formatShape(t.shape), 'tensor-shape'),
         row('elements', formatInt(elementCount(t.shape)), 'tensor-numel'),
-        row('size', `${formatBytes(bytes)} (${formatInt(bytes)} B)`, 'tensor-bytes'),
+        row('size', formatBytes(bytes), 'tensor-bytes'),
         row('file', fileName, 'tensor-file'),
-        row('byte range', `${formatInt(t.fileOffset)} … ${formatInt(t.fileOffset + bytes)}`, 'tensor-range'),
+        row('bytes', `${formatInt(t.fileOffset)} – ${formatInt(t.fileOffset + bytes)} (${formatInt(bytes)} B)`, 'tensor-range'),
       ),
     );
   }
@@ -112,6 +113,7 @@ export class TensorPanel {
       if (isCancelled(err) || abort.signal.aborted) return;
       // Keep the last valid heatmap: the error explains why the new slice was not applied.
       this.slicer.showError((err as Error).message);
+      this.heatmap.setStale(true);
     }
   }
 }

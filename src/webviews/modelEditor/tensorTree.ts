@@ -95,26 +95,25 @@ export function tensorBytes(t: TensorInfo): number {
 }
 
 /**
- * Merge a group whose only child is a group into one node labelled "a.b" (the chain keeps
- * the deeper node's id and path, so the leaf-to-root structure stays consistent).
+ * Merge single-child chains: a group whose only child is a group becomes one node labelled
+ * "a.b", and a group holding just one tensor is replaced by that tensor labelled
+ * "q_proj.weight". The deeper node survives (keeping its id and full path).
  */
 function compressChains(tree: TensorTree): void {
   const { nodes } = tree;
   const visit = (id: number): void => {
     const n = nodes[id];
     for (let i = 0; i < n.children.length; i++) {
-      let childId = n.children[i];
-      let child = nodes[childId];
-      while (child.tensor < 0 && child.children.length === 1 && nodes[child.children[0]].tensor < 0) {
-        const grand = nodes[child.children[0]];
-        grand.label = `${child.label}.${grand.label}`;
-        grand.parent = id;
+      let child = nodes[n.children[i]];
+      while (child.tensor < 0 && child.children.length === 1) {
+        const only = nodes[child.children[0]];
+        only.label = `${child.label}.${only.label}`;
+        only.parent = id;
         child.children = [];
-        childId = grand.id;
-        child = grand;
+        child = only;
       }
-      n.children[i] = childId;
-      visit(childId);
+      n.children[i] = child.id;
+      if (child.tensor < 0) visit(child.id);
     }
   };
   visit(ROOT);

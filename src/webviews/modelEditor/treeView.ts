@@ -182,7 +182,7 @@ export class TreeView {
         h('span', { slot: 'icon-branch', class: 'codicon codicon-folder' }),
         h('span', { slot: 'icon-branch-opened', class: 'codicon codicon-folder-opened' }),
         h('span', { class: 'row-label' }, n.label),
-        h('span', { slot: 'description' }, `${n.tensorCount} · ${formatCount(n.params)} · ${formatBytes(n.bytes)}`),
+        h('span', { slot: 'description' }, `${n.tensorCount} tensors · ${formatCount(n.params)} · ${formatBytes(n.bytes)}`),
         // Placeholder child: makes the row expandable; replaced when it first opens.
         h('vscode-tree-item', { class: 'placeholder' }, '…'),
       );
