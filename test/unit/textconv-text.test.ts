@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/engine/cli';
 import { textconv } from '../../src/engine/compare/textconv';
+import { decodeElements } from '../../src/engine/dtype/decode';
 import { writeSafetensors, type TensorToWrite } from '../../src/engine/safetensors/writer';
 
 const FIXTURE = join(__dirname, '../fixtures/ref_mixed.safetensors');
@@ -120,6 +121,55 @@ test('same content gives byte-identical text; one changed tensor changes exactly
   assert.equal(differing.length, 1);
   assert.ok(differing[0][0].startsWith('b.bias BF16 [8] sha256:'));
   assert.notEqual(parseLine(differing[0][0]).hash, parseLine(differing[0][1]).hash);
+});
+
+test('large tensors (hashed on the worker, several chunks): hash and numbers match a naive reference', async () => {
+  const n = 2_200_000; // F32: 3 read chunks, BF16: 2
+  const f = new Float32Array(n);
+  const bf = new Uint16Array(n);
+  for (let i = 0; i < n; i++) {
+    f[i] = Math.sin(i) * 3 + 1;
+    bf[i] = 0x3f80 + ((i * 2654435761) >>> 22); // 1.0 .. ~3.4
+  }
+  f[1_234_567] = NaN;
+  f[n - 1] = -Infinity;
+  const path = join(dir, 'large.safetensors');
+  const data = { f32: new Uint8Array(f.buffer), bf16: new Uint8Array(bf.buffer) };
+  await writeSafetensors(path, [
+    { name: 'f32', dtype: 'F32', shape: [n], data: data.f32 },
+    { name: 'bf16', dtype: 'BF16', shape: [1000, n / 1000], data: data.bf16 },
+  ]);
+  const first = await textconv(path);
+  assert.equal(await textconv(path), first);
+  const lines = first.trimEnd().split('\n').map(parseLine);
+  assert.deepEqual(lines.map((l) => l.name), ['bf16', 'f32']);
+  for (const l of lines) {
+    const bytes = data[l.name as 'f32' | 'bf16'];
+    assert.equal(l.hash, createHash('sha256').update(bytes).digest('hex').slice(0, 16), `${l.name} hash`);
+    const values = new Float64Array(n);
+    decodeElements(l.dtype as 'F32' | 'BF16', bytes, 0, n, values);
+    let count = 0, sum = 0, min = Infinity, max = -Infinity, nan = 0;
+    for (const v of values) {
+      if (Number.isNaN(v)) nan++;
+      else if (Number.isFinite(v)) {
+        count++;
+        sum += v;
+        min = Math.min(min, v);
+        max = Math.max(max, v);
+      }
+    }
+    const mean = sum / count;
+    let m2 = 0;
+    for (const v of values) if (Number.isFinite(v)) m2 += (v - mean) ** 2;
+    close6(l.mean, mean, `${l.name} mean`);
+    close6(l.std, Math.sqrt(m2 / count), `${l.name} std`);
+    close6(l.min, min, `${l.name} min`);
+    close6(l.max, max, `${l.name} max`);
+    assert.equal(l.nan, nan);
+    assert.equal(l.inf, n - count - nan);
+  }
+  assert.equal(lines[1].nan, 1);
+  assert.equal(lines[1].inf, 1);
 });
 
 test('CLI: an LFS pointer and a malformed file each give one comment line and exit 0', async () => {

@@ -126,33 +126,48 @@ class PairStreamer {
     }
   }
 
-  /** Decodes a chunk in cache-sized batches; chunkB null means B's bytes equal A's. */
+  /**
+   * Decodes a chunk in cache-sized batches; chunkB null means B's bytes equal A's. In a batch
+   * whose bytes differ, only the blocks that differ are decoded from B and compared pair by
+   * pair: a few edited elements cost little more than an unchanged tensor.
+   */
   private accumulate(acc: DiffAccumulator, t: TensorInfo, chunkA: Uint8Array, chunkB: Uint8Array | null): void {
     const bytesPerBatch = batchBytes(t.dtype);
+    const bytesPerBlock = bytesPerBatch / (DECODE_BATCH / COMPARE_BLOCK);
     for (let start = 0; start < chunkA.length; start += bytesPerBatch) {
       const end = Math.min(start + bytesPerBatch, chunkA.length);
-      const batchA = chunkA.subarray(start, end);
-      const batchB = chunkB?.subarray(start, end);
       const count = elementsIn(t.dtype, end - start);
-      decodeValues(t, batchA, count, this.valuesA);
-      if (!batchB || Buffer.compare(batchA, batchB) === 0) {
-        acc.addEqual(this.valuesA, count);
-      } else {
-        decodeValues(t, batchB, count, this.valuesB);
-        acc.addPairs(this.valuesA, this.valuesB, count);
+      decodeValues(t, chunkA.subarray(start, end), count, this.valuesA, 0);
+      if (!chunkB || Buffer.compare(chunkA.subarray(start, end), chunkB.subarray(start, end)) === 0) {
+        acc.addEqual(this.valuesA, 0, count);
+        continue;
+      }
+      for (let block = start, first = 0; block < end; block += bytesPerBlock, first += COMPARE_BLOCK) {
+        const blockEnd = Math.min(block + bytesPerBlock, end);
+        const n = elementsIn(t.dtype, blockEnd - block);
+        const bytesB = chunkB.subarray(block, blockEnd);
+        if (Buffer.compare(chunkA.subarray(block, blockEnd), bytesB) === 0) {
+          acc.addEqual(this.valuesA, first, n);
+        } else {
+          decodeValues(t, bytesB, n, this.valuesB, first);
+          acc.addPairs(this.valuesA, this.valuesB, first, n);
+        }
       }
     }
   }
 }
+
+/** Elements per block compared bytewise inside a batch that differs (divides DECODE_BATCH). */
+const COMPARE_BLOCK = 1024;
 
 function twoBuffers(): [Uint8Array, Uint8Array] {
   return [Buffer.allocUnsafeSlow(MAX_CHUNK_BYTES), Buffer.allocUnsafeSlow(MAX_CHUNK_BYTES)];
 }
 
 /** Complex C64 decodes as interleaved F32 (re, im) so both components are compared. */
-function decodeValues(t: TensorInfo, bytes: Uint8Array, count: number, out: Float64Array): void {
-  if (t.dtype === 'C64') decodeElements('F32', bytes, 0, 2 * count, out);
-  else decodeElements(t.dtype, bytes, 0, count, out);
+function decodeValues(t: TensorInfo, bytes: Uint8Array, count: number, out: Float64Array, first: number): void {
+  if (t.dtype === 'C64') decodeElements('F32', bytes, 0, 2 * count, out, 2 * first);
+  else decodeElements(t.dtype, bytes, 0, count, out, first);
 }
 
 function sameLayout(ta: TensorInfo, tb: TensorInfo): boolean {

@@ -35,9 +35,13 @@ export async function textconv(path: string, signal?: AbortSignal): Promise<stri
     }
     const digester = new TensorDigester(MAX_CHUNK_BYTES);
     const tensors = [...model.info.tensors].sort((x, y) => byCodePoint(x.name, y.name));
-    for (const t of tensors) {
-      const digest = await digester.digest(model, t, signal);
-      lines.push(`${displayName(t.name)} ${t.dtype} [${t.shape.join(', ')}] ${digestText(digest)}`);
+    try {
+      for (const t of tensors) {
+        const digest = await digester.digest(model, t, signal);
+        lines.push(`${displayName(t.name)} ${t.dtype} [${t.shape.join(', ')}] ${digestText(digest)}`);
+      }
+    } finally {
+      await digester.close();
     }
     if (tensors.length === 0) lines.push('# tensorscope: no tensors');
     return lines.map((line) => `${line}\n`).join('');
