@@ -47,8 +47,8 @@ export function checkEntries(names, target) {
   return problems;
 }
 
-/** Builds (unless build=false) and packages; returns { vsix, entries }. */
-export function packageVsix({ target = currentTarget(), build = true, outDir = repoRoot } = {}) {
+/** Builds (unless build=false) and packages; returns { vsix, entries }. quiet: vsce's output only on failure. */
+export function packageVsix({ target = currentTarget(), build = true, outDir = repoRoot, quiet = false } = {}) {
   if (!TARGETS.includes(target)) throw new Error(`unknown target ${target} (one of ${TARGETS.join(', ')})`);
   const [os, arch] = target.split('-');
   if (build) {
@@ -67,9 +67,9 @@ export function packageVsix({ target = currentTarget(), build = true, outDir = r
     process.execPath,
     [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', vsix, '--skip-license', '--allow-missing-repository', '--no-rewrite-relative-links'],
     // vsce asks `npm list --production` for the dependency folders (works offline).
-    { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] },
+    { cwd: repoRoot, stdio: ['ignore', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit'], encoding: 'utf8' },
   );
-  if (r.status !== 0) throw new Error(`vsce package failed (exit ${r.status})`);
+  if (r.status !== 0) throw new Error(`vsce package failed (exit ${r.status})${quiet ? `\n${r.stdout}${r.stderr}` : ''}`);
   const entries = listZip(vsix);
   return { vsix, entries };
 }

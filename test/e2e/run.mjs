@@ -85,7 +85,8 @@ function runNodeTests(files) {
   section('UI and packaging tests (Playwright, vsce)');
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', ...files], {
+    // The files run side by side: packaging is CPU-bound while the UI test mostly waits.
+    const child = spawn(process.execPath, ['--test', '--test-reporter=spec', `--test-concurrency=${files.length}`, ...files], {
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
