@@ -10,6 +10,8 @@ const builds = [
   { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
   // Engine child process and CLI: one file; onnxruntime-node stays external (native binary).
   { ...common, entryPoints: ['src/engine/cli.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-node'], banner: { js: '#!/usr/bin/env node' } },
+  // Projection worker thread (UMAP off the engine's main thread), loaded from next to dist/cli.js.
+  { ...common, entryPoints: ['src/engine/projection/worker.ts'], outfile: 'dist/projectionWorker.js', platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-node'] },
   // Webviews: browser bundles, one per view.
   { ...common, entryPoints: ['src/webviews/modelEditor/main.ts'], outfile: 'dist/webviews/modelEditor.js', platform: 'browser', format: 'iife', target: 'es2022' },
 ];

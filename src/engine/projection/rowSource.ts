@@ -1,0 +1,59 @@
+// Rows of a 2-D matrix, read block by block as float32: from a tensor of an open model
+// (any real dtype, decoded on the fly, never the whole tensor at once) or from memory.
+import type { TensorInfo } from '../../shared/protocol';
+import { bytesSpanned, decodeElements, elementLocation } from '../dtype/decode';
+import { UserError } from '../errors';
+import type { Model } from '../safetensors/model';
+import type { Matrix } from './types';
+
+export interface RowSource {
+  readonly rows: number;
+  readonly cols: number;
+  /** What the rows are, for messages: e.g. `acts.safetensors: tensor "layer1"`. */
+  readonly label: string;
+  /** Decode rows [row0, row1) into out[0 .. (row1 - row0) * cols), row-major. */
+  read(row0: number, row1: number, out: Float32Array): Promise<void>;
+}
+
+export function matrixSource(m: Matrix, label = 'matrix'): RowSource {
+  return {
+    rows: m.rows,
+    cols: m.cols,
+    label,
+    async read(row0, row1, out) {
+      out.set(m.data.subarray(row0 * m.cols, row1 * m.cols));
+    },
+  };
+}
+
+/** The rows of a 2-D tensor; a UserError when it is not a 2-D real-valued tensor. */
+export function tensorSource(model: Model, name: string): RowSource {
+  const t: TensorInfo = model.tensor(name);
+  const label = `${baseName(model.info.path)}: tensor ${JSON.stringify(name)}`;
+  if (t.shape.length !== 2) {
+    throw new UserError(`${label} has shape [${t.shape.join(', ')}]; a projection needs a 2-D tensor [rows, features]`);
+  }
+  if (t.dtype === 'C64') throw new UserError(`${label} is complex (C64); a projection needs real values`);
+  const [rows, cols] = t.shape;
+  if (rows === 0 || cols === 0) throw new UserError(`${label} is empty (shape [${rows}, ${cols}])`);
+  const chunkElements = 1 << 22; // decode at most 4M elements per read
+  return {
+    rows,
+    cols,
+    label,
+    async read(row0, row1, out) {
+      const first = row0 * cols;
+      const count = (row1 - row0) * cols;
+      for (let done = 0; done < count; done += chunkElements) {
+        const n = Math.min(chunkElements, count - done);
+        const at = elementLocation(t.dtype, first + done);
+        const bytes = await model.read(t, at.byteStart, at.byteStart + bytesSpanned(t.dtype, at.bitOffset, n));
+        decodeElements(t.dtype, bytes, at.bitOffset, n, out, done);
+      }
+    },
+  };
+}
+
+function baseName(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
+}

@@ -1,0 +1,46 @@
+// Worker-thread entry: fits a projection off the engine's main thread, so the engine keeps
+// answering requests; progress goes back as messages, cancellation is worker.terminate().
+// Bundled as dist/projectionWorker.js; run from source (tests) through tsx.
+import { parentPort, workerData } from 'node:worker_threads';
+import { UserError } from '../errors';
+import { openModel } from '../safetensors/model';
+import { fitProjection, type Projection } from './projection';
+import { matrixSource, tensorSource } from './rowSource';
+import type { WorkerJob, WorkerMessage } from './inWorker';
+import type { ProjectionProgress } from './types';
+
+async function main(job: WorkerJob): Promise<Projection> {
+  const ctl = {
+    onProgress: (progress: ProjectionProgress) => {
+      const message: WorkerMessage = { type: 'progress', progress };
+      parentPort!.postMessage(message);
+    },
+  };
+  if (job.kind === 'matrix') {
+    return fitProjection(matrixSource({ data: job.data, rows: job.rows, cols: job.cols }, job.label), job.options, ctl);
+  }
+  const model = await openModel(job.path);
+  try {
+    return await fitProjection(tensorSource(model, job.tensor), job.options, ctl);
+  } finally {
+    await model.close();
+  }
+}
+
+main(workerData as WorkerJob).then(
+  (projection) => {
+    const buffers = [projection.embedding, projection.space.data, projection.scaler.mean, projection.scaler.scale];
+    if (projection.pca) buffers.push(projection.pca.components, projection.pca.explainedVariance);
+    const message: WorkerMessage = { type: 'done', projection };
+    parentPort!.postMessage(message, [...new Set(buffers.map((b) => b.buffer as ArrayBuffer))]);
+  },
+  (err: unknown) => {
+    const message: WorkerMessage = {
+      type: 'error',
+      user: err instanceof UserError,
+      message: err instanceof Error ? err.message : String(err),
+      stack: err instanceof Error ? err.stack : undefined,
+    };
+    parentPort!.postMessage(message);
+  },
+);
