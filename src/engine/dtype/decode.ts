@@ -152,12 +152,13 @@ function decode64BitInts(signed: boolean, bytes: Uint8Array, count: number, out:
 
 function decodeComplexModulus(bytes: Uint8Array, count: number, out: Out, outOffset: number): void {
   const parts = alignedView(Float32Array, bytes, count, 8);
-  for (let i = 0; i < count; i++) {
-    const re = parts[2 * i];
-    const im = parts[2 * i + 1];
-    const m = Math.sqrt(re * re + im * im); // float32 parts: the squares cannot overflow a double
-    out[outOffset + i] = Number.isFinite(m) ? m : Math.hypot(re, im); // |inf + NaN j| = inf
-  }
+  for (let i = 0; i < count; i++) out[outOffset + i] = complexModulus(parts[2 * i], parts[2 * i + 1]);
+}
+
+/** |re + im j| of float32 parts: their squares are exact doubles, so one sqrt of their sum is within an ulp. */
+function complexModulus(re: number, im: number): number {
+  const m = Math.sqrt(re * re + im * im);
+  return Number.isFinite(m) ? m : Math.hypot(re, im); // |inf + NaN j| = inf
 }
 
 function decodePacked(dtype: 'F4' | 'F6_E2M3' | 'F6_E3M2', bytes: Uint8Array, bitOffset: number, count: number, out: Out, outOffset: number): void {
@@ -249,7 +250,7 @@ export function elementValue(dtype: DType, bytes: Uint8Array, bitOffset = 0): nu
     case 'U64':
       return Number(v.getBigUint64(0, true));
     case 'C64':
-      return Math.hypot(v.getFloat32(0, true), v.getFloat32(4, true));
+      return complexModulus(v.getFloat32(0, true), v.getFloat32(4, true));
   }
 }
 
