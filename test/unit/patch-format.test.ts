@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import type { DType } from '../../src/shared/dtypes';
 import { UserError } from '../../src/engine/errors';
 import { parsePatch } from '../../src/engine/patch/parse';
-import { serializePatch } from '../../src/engine/patch/serialize';
+import { COMMENTED_BYTES, serializePatch } from '../../src/engine/patch/serialize';
+import { encodeElement } from '../../src/engine/dtype/encode';
 import { unitOf, type Hunk, type Patch, type PatchTensor } from '../../src/engine/patch/types';
 
 const HASH_A = 'a'.repeat(64);
@@ -297,4 +298,44 @@ test('a hunk claiming more bytes than the text holds is refused without allocati
   const t = tensor('w', 'U8', [2 ** 40]);
   const s = text({ base: [{ name: null, size: 2 ** 41, headerSha256: HASH_A }], tensors: [t], hunks: [hunk('w', 0, [1], [2])] }).replace('elements 0:1 index [0] offset 0 file-offset 1000', 'elements 0:1000000000000 index [0] offset 0 file-offset 1000');
   assert.match(parseError(s), /more than the rest of the patch holds/);
+});
+
+test('value comments are the shortest decimals that read back as the same value in the dtype', () => {
+  const cases: [DType, number[], string][] = [
+    ['BF16', [0x88, 0x39], '0.00026'], // exactly 0.0002593994140625
+    ['F32', [0xcd, 0xcc, 0xcc, 0x3d], '0.1'],
+    ['F16', [0x00, 0x7c], 'Infinity'],
+    ['F32', [0x00, 0x00, 0x00, 0x80], '-0'],
+    ['C64', [0, 0, 0xc0, 0x3f, 0, 0, 0, 0xc0], '1.5-2j'],
+    ['I64', [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], '9223372036854775807'],
+  ];
+  for (const [dtype, bytes, want] of cases) {
+    const t = tensor('v', dtype, [8]);
+    const s = text({ base: single, tensors: [t], hunks: [hunk('v', 0, bytes, bytes.map((b) => b ^ 1))] });
+    assert.match(s, new RegExp(`^- [0-9a-f]+  # ${want.replace(/[.+-]/g, '\\$&')}$`, 'm'), `${dtype} ${want}`);
+  }
+  // Every comment reads back to its element's exact bits (NaN aside).
+  fc.assert(
+    fc.property(fc.constantFrom<DType>('BF16', 'F16', 'F32', 'F8_E4M3', 'F8_E5M2', 'F64'), fc.uint8Array({ minLength: 8, maxLength: 8 }), (dtype, raw) => {
+      const size = unitOf(dtype).bytes;
+      const bytes = [...raw.subarray(0, size)];
+      const s = text({ base: single, tensors: [tensor('v', dtype, [4])], hunks: [hunk('v', 0, bytes, bytes.map((b) => b ^ 0x10))] });
+      const comment = /^- [0-9a-f]+  # (\S+)$/m.exec(s)![1];
+      const back = new Uint8Array(size);
+      encodeElement(dtype, Number(comment), back, 0);
+      if (comment !== 'NaN') assert.deepEqual([...back], bytes, `${dtype} ${bytes} -> ${comment}`);
+    }),
+    { numRuns: 600 },
+  );
+});
+
+test('rows far into a huge hunk carry no value comment, and still parse', () => {
+  const n = COMMENTED_BYTES + 64;
+  const t = tensor('big', 'U8', [n]);
+  const s = text({ base: single, tensors: [t], hunks: [hunk('big', 0, Array.from({ length: n }, (_, i) => i & 0xff), Array.from({ length: n }, (_, i) => (i + 1) & 0xff))] });
+  const rows = s.split('\n').filter((l) => l.startsWith('- '));
+  assert.equal(rows.length, n / 16);
+  assert.ok(rows[COMMENTED_BYTES / 16 - 1].includes('#'));
+  assert.ok(!rows[COMMENTED_BYTES / 16].includes('#'));
+  assert.equal(Buffer.compare(serializePatch(parsePatch(s, 'p')), Buffer.from(s)), 0);
 });

@@ -2,15 +2,18 @@
 // first; on any conflict nothing is written. The output is a fast copy of the base (reflink
 // or in-kernel copy) with the hunks' new bytes written in place, then fsync and rename.
 
+import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as nodePath from 'node:path';
 import { UserError } from '../errors';
-import { atomicReplace, pauseForTests, writeAll } from '../io/atomicWrite';
+import { atomicReplace, pauseForTests } from '../io/atomicWrite';
 import { copyFileFast } from '../io/fastCopy';
 import { openModel, type Model } from '../safetensors/model';
 import { checkPatch, type CheckResult } from './check';
 import { globMatcher } from './glob';
 import type { Hunk, Patch, PatchTensor } from './types';
+
+const TEST_PAUSE = process.env.TENSORSCOPE_TEST_PAUSE_AFTER_BYTES !== undefined;
 
 export interface ApplyOptions {
   /** Apply only the hunks of tensors whose names match this glob. */
@@ -43,20 +46,23 @@ export async function applyPatch(basePath: string, patch: Patch, outPath: string
   }
 }
 
-/** Copies `src` to `temp` and writes the hunks' new bytes in place. */
+/** Copies `src` to `temp` and writes the hunks' new bytes in place (synchronous pwrites: see checkPatch). */
 async function writePatchedFile(src: string, temp: string, hunks: Hunk[], tensors: PatchTensor[]): Promise<void> {
   await copyFileFast(src, temp);
   const at = new Map(tensors.map((t) => [t.name, t.fileOffset]));
-  const handle = await fs.open(temp, 'r+');
+  const fd = fsSync.openSync(temp, 'r+');
   try {
     let written = 0;
     for (const h of hunks) {
-      await writeAll(handle, h.replacement, at.get(h.tensor)! + h.offset);
+      const position = at.get(h.tensor)! + h.offset;
+      for (let done = 0; done < h.replacement.length; ) {
+        done += fsSync.writeSync(fd, h.replacement, done, Math.min(h.replacement.length - done, 1 << 30), position + done);
+      }
       written += h.replacement.length;
-      await pauseForTests(written, temp);
+      if (TEST_PAUSE) await pauseForTests(written, temp);
     }
   } finally {
-    await handle.close();
+    fsSync.closeSync(fd);
   }
 }
 

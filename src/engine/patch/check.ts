@@ -3,7 +3,9 @@
 // Reads only what the patch touches (hunk bytes by positional reads; whole touched tensors
 // only when hashing).
 
+import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
+import { UserError } from '../errors';
 import type { TensorInfo } from '../../shared/protocol';
 import type { Model } from '../safetensors/model';
 import { hashTensor, readBaseFiles, tensorBytes } from './base';
@@ -28,8 +30,8 @@ export interface CheckResult {
   hunks: Hunk[];
 }
 
-/** Hunks closer than this are checked with one read. */
-const READ_GAP = 64 << 10;
+/** Hunks closer than this are checked with one read (reading through a gap is cheaper than another call). */
+const READ_GAP = 16 << 10;
 const READ_MAX = 8 << 20;
 
 export async function checkPatch(model: Model, patch: Patch, options: CheckOptions = {}): Promise<CheckResult> {
@@ -120,58 +122,83 @@ export async function checkPatch(model: Model, patch: Patch, options: CheckOptio
 
 type HunkState = { kind: 'original' } | { kind: 'replacement' } | { kind: 'conflict'; found: Uint8Array };
 
-/** What the base holds at each hunk, reading nearby hunks together. */
+/**
+ * What the base holds at each hunk. Synchronous positional reads: a sparse patch has
+ * thousands of small hunks, and one pread each costs microseconds where a round trip
+ * through the thread pool costs far more; nearby hunks share one read.
+ */
 async function hunkStates(model: Model, hunks: Hunk[], infos: Map<string, TensorInfo>): Promise<(HunkState | undefined)[]> {
   const states: (HunkState | undefined)[] = new Array(hunks.length);
-  let i = 0;
-  while (i < hunks.length) {
-    const info = infos.get(hunks[i].tensor);
-    if (!info) {
-      i++;
-      continue;
-    }
-    // One read window: hunks of the same tensor with small gaps.
-    const start = hunks[i].offset;
-    let end = start + hunks[i].original.length;
-    let j = i + 1;
-    while (j < hunks.length && hunks[j].tensor === hunks[i].tensor && hunks[j].offset - end <= READ_GAP && hunks[j].offset + hunks[j].original.length - start <= READ_MAX) {
-      end = hunks[j].offset + hunks[j].original.length;
-      j++;
-    }
-    const unit = unitOf(info.dtype).bytes;
-    if (end > tensorBytes(info)) throw new Error('checkPatch: hunk past the tensor end');
-    if (j === i + 1 && end - start > READ_MAX) {
-      // One big hunk: compare in chunks.
-      states[i] = await bigHunkState(model, info, hunks[i], unit);
-    } else {
-      const bytes = await model.read(info, start, end);
-      for (let k = i; k < j; k++) {
-        const h = hunks[k];
-        const found = bytes.subarray(h.offset - start, h.offset - start + h.original.length);
-        if (firstDifference(h.original, found, unit) < 0) states[k] = { kind: 'original' };
-        else if (firstDifference(h.replacement, found, unit) < 0) states[k] = { kind: 'replacement' };
-        else states[k] = { kind: 'conflict', found: found.slice() };
+  const fds = new Map<number, number>();
+  const fdOf = (fileIndex: number) => {
+    let fd = fds.get(fileIndex);
+    if (fd === undefined) fds.set(fileIndex, (fd = fs.openSync(model.info.files[fileIndex].path, 'r')));
+    return fd;
+  };
+  try {
+    let i = 0;
+    while (i < hunks.length) {
+      const info = infos.get(hunks[i].tensor);
+      if (!info) {
+        i++;
+        continue;
       }
+      // One read window: hunks of the same tensor with small gaps.
+      const start = hunks[i].offset;
+      let end = start + hunks[i].original.length;
+      let j = i + 1;
+      while (j < hunks.length && hunks[j].tensor === hunks[i].tensor && hunks[j].offset - end <= READ_GAP && hunks[j].offset + hunks[j].original.length - start <= READ_MAX) {
+        end = hunks[j].offset + hunks[j].original.length;
+        j++;
+      }
+      if (end > tensorBytes(info)) throw new Error('checkPatch: hunk past the tensor end');
+      const unit = unitOf(info.dtype).bytes;
+      const fd = fdOf(info.fileIndex);
+      const read = (from: number, length: number) => readAt(fd, model.info.files[info.fileIndex].path, info.fileOffset + from, length);
+      if (j === i + 1 && end - start > READ_MAX) {
+        states[i] = bigHunkState(read, hunks[i], unit);
+      } else {
+        const bytes = read(start, end - start);
+        for (let k = i; k < j; k++) {
+          const h = hunks[k];
+          const found = bytes.subarray(h.offset - start, h.offset - start + h.original.length);
+          if (firstDifference(h.original, found, unit) < 0) states[k] = { kind: 'original' };
+          else if (firstDifference(h.replacement, found, unit) < 0) states[k] = { kind: 'replacement' };
+          else states[k] = { kind: 'conflict', found: found.slice() };
+        }
+      }
+      i = j;
     }
-    i = j;
+  } finally {
+    for (const fd of fds.values()) fs.closeSync(fd);
   }
   return states;
 }
 
-async function bigHunkState(model: Model, info: TensorInfo, h: Hunk, unit: number): Promise<HunkState> {
+function readAt(fd: number, path: string, position: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const n = fs.readSync(fd, out, done, Math.min(length - done, 1 << 30), position + done);
+    if (n === 0) throw new UserError(`${nodePath.basename(path)}: file ended early at byte ${position + done} (changed while open?)`);
+    done += n;
+  }
+  return out;
+}
+
+function bigHunkState(read: (from: number, length: number) => Uint8Array, h: Hunk, unit: number): HunkState {
   let original = true;
   let replacement = true;
-  const buf = new Uint8Array(READ_MAX - (READ_MAX % unit));
-  for (let at = 0; at < h.original.length && (original || replacement); at += buf.length) {
-    const n = Math.min(buf.length, h.original.length - at);
-    await model.readInto(info, h.offset + at, buf.subarray(0, n));
-    const found = buf.subarray(0, n);
+  const step = READ_MAX - (READ_MAX % unit);
+  for (let at = 0; at < h.original.length && (original || replacement); at += step) {
+    const n = Math.min(step, h.original.length - at);
+    const found = read(h.offset + at, n);
     if (original && firstDifference(h.original.subarray(at, at + n), found, unit) >= 0) original = false;
     if (replacement && firstDifference(h.replacement.subarray(at, at + n), found, unit) >= 0) replacement = false;
   }
   if (original) return { kind: 'original' };
   if (replacement) return { kind: 'replacement' };
-  return { kind: 'conflict', found: await model.read(info, h.offset, h.offset + h.original.length) };
+  return { kind: 'conflict', found: read(h.offset, h.original.length) };
 }
 
 function short(hash: string): string {
