@@ -2,7 +2,7 @@
 // (exit 2, one stderr line, nothing on stdout).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelComparison } from '../../src/shared/protocol';
@@ -93,4 +93,35 @@ test('bad input: exit 2, one line on stderr, nothing on stdout', async () => {
     assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, /^tensorscope: /);
   }
+});
+
+test('-o writes the differences as a .stpatch that turns A into B', async () => {
+  const tensors = (bias: number[]) => [
+    { name: 'w', dtype: 'F32', shape: [2, 2], data: f32([1, 2, 3, 4]) },
+    { name: 'bias', dtype: 'F32', shape: [3], data: f32(bias) },
+  ];
+  const base = join(dir, 'base.safetensors');
+  const target = join(dir, 'target.safetensors');
+  writeFileSync(base, safetensorsBytes(tensors([0, 0, 1])));
+  writeFileSync(target, safetensorsBytes(tensors([0, 0.5, 1])));
+  const patch = join(dir, 'out.stpatch');
+  const r = await cli(['compare', base, target, '-o', patch]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^1 changed; 1 unchanged$/m);
+  assert.match(r.stdout, /\npatch: 1 hunk in 1 tensor, 4 bytes changed -> .*out\.stpatch\n$/);
+  assert.match(readFileSync(patch, 'utf8'), /^stpatch 1\n/);
+
+  // Applying the patch to A gives B byte for byte (the patch helper's own apply).
+  const applied = join(dir, 'applied.safetensors');
+  const apply = await cli(['apply', base, patch, '-o', applied]);
+  assert.equal(apply.code, 0, apply.stderr);
+  assert.ok(readFileSync(applied).equals(readFileSync(target)));
+
+  // Different layouts: exit 2, one line naming the difference, no file.
+  const refused = join(dir, 'refused.stpatch');
+  const bad = await cli(['compare', A, B, '-o', refused]);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stdout, '');
+  assert.equal(bad.stderr, `tensorscope: compare: cannot write ${refused}: tensor "old" is only in A (a .stpatch needs the same tensors at the same offsets)\n`);
+  assert.equal(existsSync(refused), false);
 });

@@ -104,8 +104,8 @@ function assertMetricsClose(actual: TensorDiffMetrics | undefined, expected: Ten
     assert.equal(actual[key], expected[key], `${what}: ${key}`);
   }
   for (const key of ['meanAbs', 'relative', 'cosine'] as const) {
-    const x = actual[key];
-    const y = expected[key];
+    const x: number | null = actual[key];
+    const y: number | null = expected[key];
     if (x === null || y === null) assert.equal(x, y, `${what}: ${key}`);
     else assert.ok(Math.abs(x - y) <= 1e-12 * Math.max(1, Math.abs(y)), `${what}: ${key} ${x} vs ${y}`);
   }

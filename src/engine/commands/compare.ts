@@ -7,7 +7,11 @@ import { resolve } from 'node:path';
 import type { ModelComparison, TensorComparison, TensorDiffMetrics } from '../../shared/protocol';
 import { TENSOR_CHANGES, byCodePoint, compareModels } from '../compare/compareModels';
 import { resolveModelPath, type ResolvedPath } from '../compare/gitBlob';
+import { layoutsMatch } from '../compare/layout';
 import { UserError } from '../errors';
+import { diffModels } from '../patch/diff';
+import { writePatchFile } from '../patch/file';
+import { patchSummary } from '../patch/summary';
 import { openModel, type Model } from '../safetensors/model';
 import { parseCommandArgs } from './args';
 import type { Command } from './command';
@@ -36,13 +40,25 @@ export const compareCommand: Command = {
       for (const arg of [argA, argB]) resolved.push(await resolveModelPath(arg));
       for (const r of resolved) models.push(await openModel(resolve(r.path)));
       const [a, b] = models;
-      if (typeof values.output === 'string') await exportPatch(a, b, values.output);
+      const out = values.output;
+      if (out !== undefined) {
+        // Checked first: a layout mismatch is bad input, and nothing is compared or written.
+        if (typeof out !== 'string' || out === '') throw new UserError('compare: -o needs a PATCH file name');
+        const mismatch = layoutsMatch(a.info, b.info);
+        if (mismatch) throw new UserError(`compare: cannot write ${out}: ${mismatch} (a .stpatch needs the same tensors at the same offsets)`);
+      }
       const comparison = await compareModels(a, b);
       // Report the arguments as given, not temp files of git blobs.
       comparison.pathA = argA;
       comparison.pathB = argB;
       comparison.tensors = sortTensors(comparison.tensors, sort);
-      io.stdout(values.json ? `${JSON.stringify(comparison, null, 2)}\n` : comparisonText(comparison, { all: values.all === true }));
+      let patchLine = '';
+      if (typeof out === 'string') {
+        const { patch, headersDiffer } = await diffModels(a, b);
+        await writePatchFile(out, patch);
+        patchLine = `patch: ${patchSummary(patch)} -> ${out}${headersDiffer ? ' (tensor bytes only: the headers differ too)' : ''}\n`;
+      }
+      io.stdout(values.json ? `${JSON.stringify(comparison, null, 2)}\n` : comparisonText(comparison, { all: values.all === true }) + patchLine);
     } finally {
       for (const m of models) await m.close();
       for (const r of resolved) await r.dispose();
@@ -50,10 +66,6 @@ export const compareCommand: Command = {
     return 0;
   },
 };
-
-async function exportPatch(_a: Model, _b: Model, _out: string): Promise<void> {
-  throw new UserError('compare: -o is not available yet');
-}
 
 /** Changed tensors by the metric (largest change first; cosine smallest first), then the rest by name. */
 export function sortTensors(tensors: TensorComparison[], key: SortKey): TensorComparison[] {
