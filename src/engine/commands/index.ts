@@ -1,5 +1,8 @@
 // The registry of CLI subcommands; cli.ts dispatches on the first argument.
 import type { Command } from './command';
+import { umapCommand } from './umap';
+import { pcaCommand } from './pca';
+import { knnCommand } from './knn';
 import { inspectCommand } from './inspect';
 import { statsCommand } from './stats';
 import { sliceCommand } from './slice';
@@ -25,4 +28,7 @@ export const COMMANDS: Command[] = [
   verifyCommand,
   revertCommand,
   composeCommand,
+  umapCommand,
+  pcaCommand,
+  knnCommand,
 ];

@@ -57,3 +57,25 @@ export function tensorSource(model: Model, name: string): RowSource {
 function baseName(path: string): string {
   return path.split(/[\\/]/).pop() ?? path;
 }
+
+const MAX_MATRIX_BYTES = 4 * 2 ** 30;
+
+/** Every row in memory as float32 (for a neighbour search on the raw rows); finite values only. */
+export async function readAllRows(source: RowSource): Promise<Matrix> {
+  const { rows, cols } = source;
+  if (rows * cols * 4 > MAX_MATRIX_BYTES) {
+    throw new UserError(`${source.label} is too large (${rows} x ${cols}) to hold as float32 in memory; reduce it with PCA first`);
+  }
+  const data = new Float32Array(rows * cols);
+  const blockRows = Math.max(1, Math.floor((1 << 22) / cols));
+  for (let r0 = 0; r0 < rows; r0 += blockRows) {
+    const r1 = Math.min(rows, r0 + blockRows);
+    await source.read(r0, r1, data.subarray(r0 * cols, r1 * cols));
+  }
+  for (let x = 0; x < data.length; x++) {
+    if (!Number.isFinite(data[x])) {
+      throw new UserError(`${source.label} has a non-finite value (${data[x]}) at row ${Math.floor(x / cols)}, column ${x % cols}`);
+    }
+  }
+  return { data, rows, cols };
+}
