@@ -3,7 +3,7 @@
 // byte-compare fast path across chunk boundaries; progress and cancellation; layoutsMatch.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DType } from '../../src/shared/dtypes';
@@ -325,5 +325,31 @@ test('layoutsMatch names the first layout difference', async () => {
   } finally {
     await base.close();
     for (const [m] of cases) await m.close();
+  }
+});
+
+test('a sharded model compares tensor by tensor with a single file of the same tensors', async () => {
+  const w = f32(randomF32(1000, 21));
+  const b = f32(randomF32(10, 22));
+  const single = await model([
+    { name: 'w', dtype: 'F32', shape: [1000], data: w },
+    { name: 'b', dtype: 'F32', shape: [10], data: b },
+  ]);
+  const shardDir = mkdtempSync(join(dir, 'sharded-'));
+  const changedB = Float32Array.from(new Float32Array(b.buffer));
+  changedB[9] = 1000;
+  await writeSafetensors(join(shardDir, 'model-00001-of-00002.safetensors'), [{ name: 'w', dtype: 'F32', shape: [1000], data: w }]);
+  await writeSafetensors(join(shardDir, 'model-00002-of-00002.safetensors'), [{ name: 'b', dtype: 'F32', shape: [10], data: new Uint8Array(changedB.buffer) }]);
+  const index = join(shardDir, 'model.safetensors.index.json');
+  writeFileSync(index, JSON.stringify({ metadata: {}, weight_map: { w: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors' } }));
+  const sharded = await openModel(index);
+  try {
+    const r = await compareModels(single, sharded);
+    assert.deepEqual(r.tensors.map((t) => [t.name, t.change]), [['b', 'changed'], ['w', 'unchanged']]);
+    assert.equal(r.tensors[0].metrics!.maxAbs, 1000 - new Float32Array(b.buffer)[9]);
+    assert.equal(layoutsMatch(single.info, sharded.info), 'A has 1 file, B has 2');
+  } finally {
+    await single.close();
+    await sharded.close();
   }
 });
