@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { ModelDocument } from './modelDocument';
 import { ModelEditorSession } from './modelEditorSession';
 import type { WindowEngine } from './windowEngine';
-import { modelEditorHtml, webviewRoots } from './webviewHtml';
+import { modelEditorHtml, WEBVIEW_ROOTS } from './webviewHtml';
 
 export const MODEL_EDITOR_VIEW_TYPE = 'tensorscope.modelEditor';
 /** Same editor, separate view type because its priority is "option" (JSON stays text by default). */
@@ -38,7 +38,8 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
   }
 
   async resolveCustomEditor(document: ModelDocument, panel: vscode.WebviewPanel): Promise<void> {
-    panel.webview.options = { enableScripts: true, localResourceRoots: webviewRoots(this.extensionUri) };
+    const root = this.extensionUri;
+    panel.webview.options = { enableScripts: true, localResourceRoots: WEBVIEW_ROOTS.map((segments) => vscode.Uri.joinPath(root, ...segments)) };
     const editor = new ModelEditorSession(document, panel, this.engine, this.log);
     this.editors.add(editor);
     if (panel.active) this.lastActive = editor;
@@ -50,7 +51,10 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
       if (this.lastActive === editor) this.lastActive = undefined;
       editor.dispose();
     });
-    panel.webview.html = modelEditorHtml(panel.webview, this.extensionUri);
+    panel.webview.html = modelEditorHtml({
+      cspSource: panel.webview.cspSource,
+      asset: (...segments) => panel.webview.asWebviewUri(vscode.Uri.joinPath(root, ...segments)).toString(),
+    });
   }
 
   /** The model editor the user is in (or was in last, when focus moved to a panel or quick pick). */

@@ -2,30 +2,45 @@
 // page's nonce, no eval, styles only from the extension or the nonce'd style element.
 // Assets are served from dist/webviews (bundles, plotly, codicons copied at build time) and
 // media/ (the stylesheet), so the packaged extension needs no node_modules for the webview.
+// No `vscode` import: the shell is a pure function of the webview's CSP source and asset URIs.
 
 import { randomBytes } from 'node:crypto';
-import * as vscode from 'vscode';
 
-export function webviewRoots(extensionUri: vscode.Uri): vscode.Uri[] {
-  return [vscode.Uri.joinPath(extensionUri, 'dist', 'webviews'), vscode.Uri.joinPath(extensionUri, 'media')];
+/** Folders the webview may load from, relative to the extension root. */
+export const WEBVIEW_ROOTS = [['dist', 'webviews'], ['media']];
+
+export interface WebviewShellOptions {
+  /** webview.cspSource */
+  cspSource: string;
+  /** The webview URI of a file under the extension root. */
+  asset(...segments: string[]): string;
+  /** Defaults to 18 random bytes. */
+  nonce?: string;
 }
 
-export function modelEditorHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  const nonce = randomBytes(18).toString('base64');
-  const asset = (...segments: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...segments)).toString();
-  const csp = [
+export function newNonce(): string {
+  return randomBytes(18).toString('base64');
+}
+
+export function contentSecurityPolicy(cspSource: string, nonce: string): string {
+  return [
     "default-src 'none'",
-    `img-src ${webview.cspSource} data: blob:`,
+    `img-src ${cspSource} data: blob:`,
     // No 'unsafe-inline': plotly adds its rules through the nonce'd <style> below (CSSOM).
-    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+    `style-src ${cspSource} 'nonce-${nonce}'`,
     `script-src 'nonce-${nonce}'`,
-    `font-src ${webview.cspSource}`,
+    `font-src ${cspSource}`,
   ].join('; ');
+}
+
+export function modelEditorHtml(opts: WebviewShellOptions): string {
+  const nonce = opts.nonce ?? newNonce();
+  const { asset } = opts;
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(opts.cspSource, nonce)}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" id="vscode-codicon-stylesheet" href="${asset('dist', 'webviews', 'codicons', 'codicon.css')}">
 <link rel="stylesheet" href="${asset('media', 'modelEditor.css')}">

@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { contentSecurityPolicy, modelEditorHtml, newNonce, WEBVIEW_ROOTS } from '../../src/extension/webviewHtml';
+
+const CSP_SOURCE = 'https://file+.vscode-resource.vscode-cdn.net';
+const asset = (...segments: string[]) => `${CSP_SOURCE}/ext/${segments.join('/')}`;
+
+test('the CSP allows no eval, no inline script and no inline style', () => {
+  const csp = contentSecurityPolicy(CSP_SOURCE, 'abc');
+  const directives = new Map(csp.split(';').map((d) => { const [k, ...v] = d.trim().split(/\s+/); return [k, v] as const; }));
+  assert.deepEqual(directives.get('default-src'), ["'none'"]);
+  assert.deepEqual(directives.get('script-src'), ["'nonce-abc'"]);
+  assert.deepEqual(directives.get('style-src'), [CSP_SOURCE, "'nonce-abc'"]);
+  assert.ok(!csp.includes('unsafe-eval') && !csp.includes('unsafe-inline'), csp);
+});
+
+test('every script and style element carries the nonce; no inline style attributes', () => {
+  const nonce = newNonce();
+  assert.notEqual(nonce, newNonce(), 'a fresh nonce per page');
+  const html = modelEditorHtml({ cspSource: CSP_SOURCE, asset, nonce });
+  assert.ok(html.includes(`content="${contentSecurityPolicy(CSP_SOURCE, nonce)}"`));
+  const scripts = html.match(/<script\b[^>]*>/g) ?? [];
+  assert.equal(scripts.length, 2);
+  for (const s of scripts) assert.ok(s.includes(`nonce="${nonce}"`) && s.includes(' src="'), s);
+  for (const s of html.match(/<style\b[^>]*>/g) ?? []) assert.ok(s.includes(`nonce="${nonce}"`), s);
+  assert.ok(!/\sstyle="/.test(html));
+  // Our bundle runs before plotly (both deferred, in order), so its CSP shim is in place first.
+  assert.ok(html.indexOf('modelEditor.js') < html.indexOf('plotly.min.js'));
+});
+
+test('every asset the page loads is under a local resource root and produced by the build config', () => {
+  const html = modelEditorHtml({ cspSource: CSP_SOURCE, asset });
+  const urls = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+  assert.ok(urls.length >= 4);
+  const config = readFileSync(join(__dirname, '../../esbuild.config.mjs'), 'utf8');
+  for (const url of urls) {
+    const rel = url.slice(`${CSP_SOURCE}/ext/`.length);
+    assert.ok(WEBVIEW_ROOTS.some((root) => rel.startsWith(root.join('/') + '/')), rel);
+    // Built files are named in esbuild.config.mjs; media/ files exist in the repository.
+    if (rel.startsWith('dist/')) assert.ok(config.includes(`'${rel}'`), `${rel} is not produced by esbuild.config.mjs`);
+    else assert.ok(existsSync(join(__dirname, '../..', rel)), rel);
+  }
+});
