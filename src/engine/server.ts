@@ -169,7 +169,7 @@ export interface ServerOptions {
 }
 
 /** Creates a JSON-RPC connection that speaks the binary codec (same on both ends). */
-export function createBinaryConnection(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): MessageConnection {
+function createBinaryConnection(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): MessageConnection {
   return createMessageConnection(
     new StreamMessageReader(input, { contentTypeDecoder: binaryContentTypeDecoder }),
     new StreamMessageWriter(output, { contentTypeEncoder: binaryContentTypeEncoder }),

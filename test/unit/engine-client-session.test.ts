@@ -10,6 +10,9 @@ import { FIXTURES, readHeader, REF_MIXED, sparseModel } from './cli-run';
 import { EngineClient, EngineError, ENGINE_STOPPED, type CancellationTokenLike } from '../../src/extension/engineClient';
 import { EngineErrorCode, type EngineProgress } from '../../src/shared/protocol';
 
+/** Tests fail, not hang, when the engine misbehaves. */
+const LIMIT = { timeout: 20_000 };
+
 const tmp = mkdtempSync(join(tmpdir(), 'tensorscope-client-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -53,7 +56,7 @@ async function rejectsWith(p: Promise<unknown>, code: number, message?: RegExp):
   return err;
 }
 
-test('open, stats with progress, tile, element, bytes', async (t) => {
+test('open, stats with progress, tile, element, bytes', LIMIT, async (t) => {
   const { client, log } = await newClient(t);
   const { handle, info } = await client.openModel(REF_MIXED);
   assert.equal(info.tensors.length, 16);
@@ -98,7 +101,7 @@ test('open, stats with progress, tile, element, bytes', async (t) => {
   assert.ok(log.some((l) => /serving on stdio/.test(l)), 'engine stderr reaches the log');
 });
 
-test('bad input comes back as a one-line BadInput or NotFound error', async (t) => {
+test('bad input comes back as a one-line BadInput or NotFound error', LIMIT, async (t) => {
   const { client } = await newClient(t);
   const { handle } = await client.openModel(REF_MIXED);
   await rejectsWith(client.request('stats', { modelId: handle, tensor: 'no.such' }), EngineErrorCode.BadInput, /ref_mixed\.safetensors: .*"no\.such"/);
@@ -113,7 +116,7 @@ test('bad input comes back as a one-line BadInput or NotFound error', async (t) 
   assert.equal((await client.request('hello', {})).protocol, 1);
 });
 
-test('cancelling a slow stats request rejects it and stops the work in the engine', async (t) => {
+test('cancelling a slow stats request rejects it and stops the work in the engine', LIMIT, async (t) => {
   const { client } = await newClient(t);
   const { handle } = await client.openModel(sparseModel(tmp));
   const { token, cancel } = cancellation();
@@ -132,7 +135,7 @@ test('cancelling a slow stats request rejects it and stops the work in the engin
   await rejectsWith(client.request('stats', { modelId: handle, tensor: 'big' }, token), EngineErrorCode.Cancelled);
 });
 
-test('when the engine dies, pending requests fail, onRestart is called, and handles keep working', async (t) => {
+test('when the engine dies, pending requests fail, onRestart is called, and handles keep working', LIMIT, async (t) => {
   const restarts: string[] = [];
   const { client } = await newClient(t, { onRestart: (r) => restarts.push(r) });
   const { handle } = await client.openModel(REF_MIXED);
@@ -159,7 +162,7 @@ test('when the engine dies, pending requests fail, onRestart is called, and hand
   assert.equal((await client.request('stats', { modelId: big.handle, tensor: 'layers.1.scale' }).catch((e) => e)).code, EngineErrorCode.BadInput);
 });
 
-test('dispose stops the engine process and fails pending requests', async (t) => {
+test('dispose stops the engine process and fails pending requests', LIMIT, async (t) => {
   const { client } = await newClient(t);
   const { handle } = await client.openModel(sparseModel(tmp));
   const pid = client.pid!;
@@ -179,7 +182,7 @@ test('dispose stops the engine process and fails pending requests', async (t) =>
   await rejectsWith(client.request('hello', {}), ENGINE_STOPPED, /disposed/);
 });
 
-test('an engine that cannot start fails requests with its reason, and is not respawned in a loop', async (t) => {
+test('an engine that cannot start fails requests with its reason, and is not respawned in a loop', LIMIT, async (t) => {
   const broken = join(tmp, 'broken-engine.js');
   writeFileSync(broken, 'process.stderr.write("engine: cannot load\\n"); process.exit(3);\n');
   const restarts: string[] = [];

@@ -1,7 +1,7 @@
 // The engine process at the byte level: what `tensorscope serve` writes on stdout is only
 // Content-Length framed binary-codec messages, Uint8Array results travel as raw bytes, bad
 // frames do not kill it, and it exits when stdin closes.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { buildEngine } from './cli-build';
@@ -11,9 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeMessage, encodeMessage } from '../../src/shared/binaryCodec';
 
-async function startEngine(): Promise<ChildProcessWithoutNullStreams & { frames: AsyncGenerator<Buffer> }> {
+/** Tests fail, not hang, when the engine misbehaves. */
+const LIMIT = { timeout: 20_000 };
+
+async function startEngine(t: TestContext): Promise<ChildProcessWithoutNullStreams & { frames: AsyncGenerator<Buffer> }> {
   const cli = await buildEngine();
   const child = spawn(process.execPath, [cli, 'serve'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.after(() => void child.kill());
   // Split stdout into frames exactly as sent, asserting that nothing else is there.
   async function* frames(): AsyncGenerator<Buffer> {
     let buf = Buffer.alloc(0);
@@ -48,8 +52,8 @@ async function next(frames: AsyncGenerator<Buffer>): Promise<{ raw: Buffer; mess
   return { raw: value, message: decodeMessage(value) };
 }
 
-test('tensor bytes cross the wire raw (binary codec), not as JSON numbers', async () => {
-  const engine = await startEngine();
+test('tensor bytes cross the wire raw (binary codec), not as JSON numbers', LIMIT, async (t) => {
+  const engine = await startEngine(t);
   send(engine, { jsonrpc: '2.0', id: 1, method: 'open', params: { path: REF_MIXED } });
   const opened = await next(engine.frames);
   const modelId = opened.message.result.modelId;
@@ -74,8 +78,8 @@ test('tensor bytes cross the wire raw (binary codec), not as JSON numbers', asyn
   assert.equal(code, 0, 'exits when stdin closes');
 });
 
-test('a bad frame or unknown method does not stop the engine', async () => {
-  const engine = await startEngine();
+test('a bad frame or unknown method does not stop the engine', LIMIT, async (t) => {
+  const engine = await startEngine(t);
   let stderr = '';
   engine.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   // A frame whose body is not a binary-codec message.
@@ -96,9 +100,9 @@ test('a bad frame or unknown method does not stop the engine', async () => {
   assert.match(stderr, /serving on stdio/);
 });
 
-test('stats sends $/progress for its workDoneToken and stops at $/cancelRequest', async () => {
+test('stats sends $/progress for its workDoneToken and stops at $/cancelRequest', LIMIT, async (t) => {
   const tmp = mkdtempSync(join(tmpdir(), 'tensorscope-wire-'));
-  const engine = await startEngine();
+  const engine = await startEngine(t);
   try {
     send(engine, { jsonrpc: '2.0', id: 1, method: 'open', params: { path: sparseModel(tmp) } });
     const { modelId } = (await next(engine.frames)).message.result;
@@ -118,7 +122,6 @@ test('stats sends $/progress for its workDoneToken and stops at $/cancelRequest'
     engine.stdin.end();
     for await (const frame of engine.frames) assert.fail(`nothing after the cancel, got ${JSON.stringify(decodeMessage(frame))}`);
   } finally {
-    engine.kill();
     rmSync(tmp, { recursive: true, force: true });
   }
 });
