@@ -58,7 +58,7 @@ export const compareCommand: Command = {
         await writePatchFile(out, patch);
         patchLine = `patch: ${patchSummary(patch)} -> ${out}${headersDiffer ? ' (tensor bytes only: the headers differ too)' : ''}\n`;
       }
-      io.stdout(values.json ? `${JSON.stringify(comparison, null, 2)}\n` : comparisonText(comparison, { all: values.all === true }) + patchLine);
+      io.stdout(values.json ? comparisonJson(comparison) : comparisonText(comparison, { all: values.all === true }) + patchLine);
     } finally {
       for (const m of models) await m.close();
       for (const r of resolved) await r.dispose();
@@ -66,6 +66,15 @@ export const compareCommand: Command = {
     return 0;
   },
 };
+
+/** The --json form: the ModelComparison, one line per tensor (readable, and greppable). */
+export function comparisonJson(c: ModelComparison): string {
+  const { tensors, ...summary } = c;
+  const fields = Object.entries(summary).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
+  const rows = tensors.map((t) => `    ${JSON.stringify(t)}`).join(',\n');
+  fields.push(`  "tensors": [${rows ? `\n${rows}\n  ` : ''}]`);
+  return `{\n${fields.join(',\n')}\n}\n`;
+}
 
 /** Changed tensors by the metric (largest change first; cosine smallest first), then the rest by name. */
 export function sortTensors(tensors: TensorComparison[], key: SortKey): TensorComparison[] {
