@@ -6,6 +6,7 @@ import { createHash, type Hash } from 'node:crypto';
 import * as nodePath from 'node:path';
 import type { TensorInfo } from '../../shared/protocol';
 import { throwIfAborted, UserError } from '../errors';
+import { layoutsMatch } from '../compare/layout';
 import type { Model } from '../safetensors/model';
 import { chunkSize, readBaseFiles, tensorBytes, tensorRef } from './base';
 import { HunkBuilder } from './hunks';
@@ -99,25 +100,10 @@ async function hashPrefix(model: Model, t: TensorInfo, end: number, hash: Hash):
 
 /** Same tensor names, dtypes, shapes, files and data offsets; else a UserError naming the first difference. */
 export function checkSameLayout(base: Model, target: Model): void {
-  const a = nodePath.basename(base.info.path);
-  const b = nodePath.basename(target.info.path);
-  const fail: (what: string) => never = (what) => {
-    throw new UserError(`${a} and ${b} have different layouts (a patch needs the same tensors): ${what}`);
-  };
-  if (base.info.files.length !== target.info.files.length) fail(`${base.info.files.length} file(s) vs ${target.info.files.length}`);
-  const others = new Map(target.info.tensors.map((t) => [t.name, t]));
-  for (const t of base.info.tensors) {
-    const u = others.get(t.name);
-    if (!u) fail(`tensor ${JSON.stringify(t.name)} is only in ${a}`);
-    if (t.dtype !== u.dtype) fail(`tensor ${JSON.stringify(t.name)} is ${t.dtype} in ${a} but ${u.dtype} in ${b}`);
-    if (t.shape.join() !== u.shape.join()) fail(`tensor ${JSON.stringify(t.name)} has shape [${t.shape.join(', ')}] in ${a} but [${u.shape.join(', ')}] in ${b}`);
-    if (t.fileIndex !== u.fileIndex) fail(`tensor ${JSON.stringify(t.name)} is in file ${t.fileIndex} of ${a} but file ${u.fileIndex} of ${b}`);
-    if (t.dataOffsets[0] !== u.dataOffsets[0] || t.dataOffsets[1] !== u.dataOffsets[1]) {
-      fail(`tensor ${JSON.stringify(t.name)} is at data offsets ${t.dataOffsets.join('..')} in ${a} but ${u.dataOffsets.join('..')} in ${b}`);
-    }
-  }
-  const names = new Set(base.info.tensors.map((t) => t.name));
-  for (const u of target.info.tensors) {
-    if (!names.has(u.name)) fail(`tensor ${JSON.stringify(u.name)} is only in ${b}`);
+  const difference = layoutsMatch(base.info, target.info);
+  if (difference) {
+    const a = nodePath.basename(base.info.path);
+    const b = nodePath.basename(target.info.path);
+    throw new UserError(`${a} (A) and ${b} (B) have different layouts, and a patch carries tensor bytes only: ${difference}`);
   }
 }
