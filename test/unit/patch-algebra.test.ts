@@ -260,3 +260,30 @@ test('the overlay: edits read through, undo restores, toPatch equals the diff of
     await doc.close();
   }
 });
+
+test('the overlay loads a saved patch only onto its own base', async () => {
+  const r = rng(17);
+  const a = safetensorsFile(mixedTensors(r));
+  const b = mutateData(a, 4, r);
+  const pa = file(a);
+  const pb = file(b);
+  const p = viaText(await diffFiles(pa, pb));
+  const onBase = new PatchOverlay(await openModel(pa));
+  try {
+    await onBase.load(p);
+    for (const t of onBase.info.tensors) {
+      const n = t.dataOffsets[1] - t.dataOffsets[0];
+      assert.deepEqual(Buffer.from(await onBase.read(t, 0, n)), b.subarray(t.fileOffset, t.fileOffset + n), t.name);
+    }
+    assert.equal(serializePatch(await onBase.toPatch()).toString(), serializePatch(p).toString());
+  } finally {
+    await onBase.close();
+  }
+  const onTarget = new PatchOverlay(await openModel(pb));
+  try {
+    await assert.rejects(onTarget.load(p), /does not apply to this model: the model already has its edits/);
+    assert.equal(onTarget.isEmpty, true);
+  } finally {
+    await onTarget.close();
+  }
+});

@@ -114,7 +114,7 @@ export class PatchOverlay implements Model {
 
   /** Replaces the edits with a saved patch's, after checking that it fits the base. */
   async load(patch: Patch): Promise<void> {
-    const check = await checkPatch(this.base, patch);
+    const check = await checkPatch(this.base, patch, { hashes: true });
     if (!check.clean) {
       const first = check.conflicts[0]?.message ?? (check.alreadyApplied ? 'the model already has its edits' : 'it does not fit');
       throw new UserError(`the patch does not apply to this model: ${first}`);
