@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildEngine } from './cli-build';
@@ -84,6 +85,33 @@ test('LFS pointers diff as one line each; a malformed model does not break git d
   const bad = changedLines(diff).filter((l) => !l.includes('Git LFS'));
   assert.match(bad[0], /^-# tensorscope: .*bad\.safetensors: /);
   assert.equal(bad.length, 1 + 3); // the error line, then the three tensors of the good file
+});
+
+test('LFS pointers whose content this clone has diff as tensors, in git diff and compare git:REV:PATH', async () => {
+  const repo = await newRepo('lfs-local');
+  /** Stores content as git-lfs would and returns its pointer text. */
+  const store = (content: Buffer): string => {
+    const oid = createHash('sha256').update(content).digest('hex');
+    const dirPath = join(repo, '.git', 'lfs', 'objects', oid.slice(0, 2), oid.slice(2, 4));
+    mkdirSync(dirPath, { recursive: true });
+    writeFileSync(join(dirPath, oid), content);
+    return `version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\nsize ${content.length}\n`;
+  };
+  writeFileSync(join(repo, 'model.safetensors'), store(model()));
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'one');
+  writeFileSync(join(repo, 'model.safetensors'), store(model(true)));
+  git(repo, 'commit', '-q', '-am', 'two');
+
+  const lines = changedLines(git(repo, 'diff', 'HEAD~1', 'HEAD'));
+  assert.equal(lines.length, 2, lines.join('\n'));
+  assert.match(lines[0], /^-layer\.bias F32 \[32\] sha256:/);
+  assert.match(lines[1], /^\+layer\.bias F32 \[32\] sha256:/);
+
+  const cli = await buildEngine();
+  const r = spawnSync(process.execPath, [cli, 'compare', 'git:HEAD~1:model.safetensors', 'git:HEAD:model.safetensors', '--json'], { cwd: repo, env, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).counts, { changed: 1, dtype: 0, shape: 0, added: 0, removed: 0, unchanged: 2 });
 });
 
 test('compare git:REV:PATH reads committed versions; bad revisions are one-line errors', async () => {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../errors';
-import { readLfsPointer } from './textconv';
+import { localLfsObject, readLfsPointer } from './gitLfs';
 
 const PREFIX = 'git:';
 
@@ -37,7 +37,12 @@ export async function resolveModelPath(arg: string, cwd = process.cwd()): Promis
     const file = join(dir, basename(path) || 'blob');
     await catBlob(object, file, cwd, arg);
     const pointer = await readLfsPointer(file);
-    if (pointer) throw new UserError(`${arg}: is a Git LFS pointer (oid ${pointer.oid}); fetch the content with 'git lfs fetch' and compare files`);
+    if (pointer) {
+      const local = await localLfsObject(pointer, cwd);
+      if (!local) throw new UserError(`${arg}: is a Git LFS pointer whose content is not here (oid ${pointer.oid}); run 'git lfs fetch'`);
+      await dispose();
+      return { path: local, dispose: async () => {} };
+    }
     return { path: file, dispose };
   } catch (err) {
     await dispose();

@@ -10,22 +10,24 @@
 // `inf=` appear only when nonzero. The same bytes always give the same text.
 //
 // textconv must never break `git diff`, so a file it cannot read becomes one comment line
-// (`# tensorscope: <file>: <error>`) and the CLI still exits 0; a Git LFS pointer (the
-// file git has when LFS content is not smudged) becomes one line with its oid and size.
+// (`# tensorscope: <file>: <error>`) and the CLI still exits 0. A Git LFS pointer (what git
+// diffs for LFS-tracked files) is replaced by its content from the local LFS store when
+// this clone has it, else it becomes one line with its oid and size.
 
-import { open as openFile } from 'node:fs/promises';
 import { openModel } from '../safetensors/model';
 import { byCodePoint } from './compareModels';
 import { MAX_CHUNK_BYTES } from './chunking';
+import { localLfsObject, readLfsPointer } from './gitLfs';
 import { TensorDigester, type TensorDigest } from './tensorDigest';
-
-const LFS_POINTER_PREFIX = 'version https://git-lfs.github.com/spec/v1';
-/** The LFS spec caps pointer files at 1024 bytes. */
-const LFS_POINTER_MAX_BYTES = 1024;
 
 export async function textconv(path: string, signal?: AbortSignal): Promise<string> {
   const pointer = await readLfsPointer(path);
-  if (pointer) return `# tensorscope: Git LFS pointer (content not fetched): oid ${pointer.oid} size ${pointer.size}\n`;
+  if (pointer) {
+    // The content, when this clone has it, gives the same text as the file itself would.
+    const local = await localLfsObject(pointer);
+    if (!local) return `# tensorscope: Git LFS pointer (content not fetched): oid ${pointer.oid} size ${pointer.size}\n`;
+    path = local;
+  }
   const model = await openModel(path);
   try {
     const lines: string[] = [];
@@ -70,33 +72,4 @@ function num(x: number | null): string {
 /** Names are shown bare unless they could break the line or be misread; then as JSON. */
 function displayName(name: string): string {
   return /^[^\s"\\\p{C}]+$/u.test(name) ? name : JSON.stringify(name);
-}
-
-export interface LfsPointer {
-  oid: string;
-  size: number;
-}
-
-/**
- * The pointer a Git LFS file is replaced by when its content is not fetched, or null (also
- * when the file cannot be read: opening it as a model then says why).
- */
-export async function readLfsPointer(path: string): Promise<LfsPointer | null> {
-  const text = await readStart(path, LFS_POINTER_MAX_BYTES + 1).catch(() => null);
-  if (text === null || text.length > LFS_POINTER_MAX_BYTES || !text.startsWith(LFS_POINTER_PREFIX)) return null;
-  const oid = /^oid (\S+)$/m.exec(text)?.[1];
-  const size = /^size (\d+)$/m.exec(text)?.[1];
-  return oid && size ? { oid, size: Number(size) } : null;
-}
-
-/** Up to `length` bytes from the start of a file, as latin1 text (one char per byte). */
-async function readStart(path: string, length: number): Promise<string> {
-  const file = await openFile(path, 'r');
-  try {
-    const buffer = Buffer.alloc(length);
-    const { bytesRead } = await file.read(buffer, 0, length, 0);
-    return buffer.subarray(0, bytesRead).toString('latin1');
-  } finally {
-    await file.close();
-  }
 }
