@@ -25,7 +25,13 @@ export const codeServerBin = join(codeServerDir, 'node_modules', 'code-server', 
 
 /** Environment for running code-server or npm with Node 24 first on PATH. */
 export function node24Env(base = process.env) {
-  const env = { ...base, PATH: `${node24Bin}:${base.PATH ?? ''}` };
+  const env = { PATH: `${node24Bin}:${base.PATH ?? ''}` };
+  for (const [key, value] of Object.entries(base)) {
+    // Under `npm test` the outer npm's settings are inherited as npm_config_* variables;
+    // npm_config_user_agent (".. node/v20 ..") would make code-server's install script
+    // believe it runs on Node 20.
+    if (key !== 'PATH' && !/^npm_/i.test(key) && key !== 'NODE') env[key] = value;
+  }
   // A user-level `nodedir` in ~/.npmrc (this machine has one pointing at /usr) would make
   // node-gyp build code-server's native modules against the wrong Node headers.
   env.npm_config_nodedir = node24Home;
