@@ -4,7 +4,7 @@
 //    keeps the best float32 score of every CHUNK consecutive references (onnxGraphs.ts).
 // 2. For each query, JS keeps the kk best chunks over all blocks, then ranks the members
 //    of those chunks, best chunk first, by their exact distance (float64 from the float32
-//    rows), ties broken by the lower index.
+//    rows as given), ties broken by the lower index.
 // 3. A rounding bound on the float32 scores certifies that no reference in a chunk not
 //    scanned can be nearer than the k-th neighbour found (which also ends the scan early).
 //    A query that cannot be certified (near-ties at the boundary, many duplicates) is
@@ -52,14 +52,17 @@ export async function nearestNeighbors(refs: Matrix, k: number, metric: Metric, 
   const cosine = metric === 'cosine';
   const refRows = cosine ? unitRows(refs) : refs.data;
   const queryRows = queries ? (cosine ? unitRows(queries) : queries.data) : refRows;
+  // Exact distances come from the rows as given (not the unit rows of the score).
+  const qData = queries ? queries.data : refs.data;
   const exact = cosine ? cosineDistance : euclideanDistance2;
+  const refSquares = cosine ? rowSquares(refs) : new Float64Array(0);
+  const querySquares = cosine ? (queries ? rowSquares(queries) : refSquares) : new Float64Array(0);
 
   // Reference blocks of equal width (a multiple of CHUNK, padded), transposed and augmented.
   const chunksPerBlock = Math.ceil(Math.ceil(n / Math.ceil(n / REF_BLOCK)) / CHUNK);
   const width = chunksPerBlock * CHUNK;
   const blockCount = Math.ceil(n / width);
   const chunks = Math.ceil(n / CHUNK); // chunk c holds references [c * CHUNK, (c + 1) * CHUNK)
-  const refNorm2 = new Float64Array(n);
   let maxNorm2 = 0;
   const refBlocks: ort.Tensor[] = [];
   for (let b = 0; b < blockCount; b++) {
@@ -74,7 +77,6 @@ export async function nearestNeighbors(refs: Matrix, k: number, metric: Metric, 
         s += v * v;
       }
       t[d * width + j] = s;
-      refNorm2[b * width + j] = s;
       if (s > maxNorm2) maxNorm2 = s;
     }
     refBlocks.push(new ort.Tensor('float32', t, [d + 1, width]));
@@ -132,7 +134,7 @@ export async function nearestNeighbors(refs: Matrix, k: number, metric: Metric, 
         const end = Math.min(n, (chunk + 1) * CHUNK);
         for (let j = chunk * CHUNK; j < end; j++) {
           if (self && j === i) continue;
-          const dj = exact(queryRows, i, refRows, j, d, refNorm2);
+          const dj = exact(qData, i, refs.data, j, d, querySquares, refSquares);
           if (m < k || dj < candDist[k - 1] || (dj === candDist[k - 1] && j < candIndex[k - 1])) {
             let p = m < k ? m++ : k - 1;
             while (p > 0 && (candDist[p - 1] > dj || (candDist[p - 1] === dj && candIndex[p - 1] > j))) {
@@ -154,7 +156,7 @@ export async function nearestNeighbors(refs: Matrix, k: number, metric: Metric, 
         dist.set(candDist, i * k);
       } else {
         exhaustiveRows++;
-        exhaustiveRow(queryRows, i, refRows, refNorm2, n, d, k, self, exact, indices, dist);
+        exhaustiveRow(i, n, k, self, (j) => exact(qData, i, refs.data, j, d, querySquares, refSquares), indices, dist);
       }
     }
     onProgress?.({ phase: 'knn', done: q0 + rows, total: nq });
@@ -187,8 +189,6 @@ function keepBest(
   }
 }
 
-type Distance = (a: Float32Array, i: number, b: Float32Array, j: number, d: number, bNorm2: Float64Array) => number;
-
 /** Squared Euclidean distance between row i of a and row j of b, in float64. */
 function euclideanDistance2(a: Float32Array, i: number, b: Float32Array, j: number, d: number): number {
   let s = 0;
@@ -200,25 +200,31 @@ function euclideanDistance2(a: Float32Array, i: number, b: Float32Array, j: numb
 }
 
 /**
- * 1 - cosine similarity between unit rows (a zero row has similarity 0 to everything),
- * in float64; `bNorm2` tells zero rows apart.
+ * 1 - cosine similarity in float64 (a zero row has similarity 0 to everything); aa and bb
+ * hold the rows' squared norms.
  */
-function cosineDistance(a: Float32Array, i: number, b: Float32Array, j: number, d: number, bNorm2: Float64Array): number {
+function cosineDistance(a: Float32Array, i: number, b: Float32Array, j: number, d: number, aa: Float64Array, bb: Float64Array): number {
+  if (aa[i] === 0 || bb[j] === 0) return 1;
   let ab = 0;
-  let aa = 0;
-  for (let c = 0, x = i * d, y = j * d; c < d; c++) {
-    ab += a[x + c] * b[y + c];
-    aa += a[x + c] * a[x + c];
+  for (let c = 0, x = i * d, y = j * d; c < d; c++) ab += a[x + c] * b[y + c];
+  return 1 - ab / Math.sqrt(aa[i] * bb[j]);
+}
+
+function rowSquares(m: Matrix): Float64Array {
+  const out = new Float64Array(m.rows);
+  for (let i = 0; i < m.rows; i++) {
+    let s = 0;
+    for (let c = 0; c < m.cols; c++) s += m.data[i * m.cols + c] * m.data[i * m.cols + c];
+    out[i] = s;
   }
-  return aa === 0 || bNorm2[j] === 0 ? 1 : 1 - ab / Math.sqrt(aa * bNorm2[j]);
+  return out;
 }
 
 function exhaustiveRow(
-  q: Float32Array, i: number, refs: Float32Array, refNorm2: Float64Array, n: number, d: number, k: number,
-  self: boolean, exact: Distance, indices: Int32Array, dist: Float64Array,
+  i: number, n: number, k: number, self: boolean, distanceTo: (j: number) => number, indices: Int32Array, dist: Float64Array,
 ): void {
   const all = new Float64Array(n);
-  for (let j = 0; j < n; j++) all[j] = exact(q, i, refs, j, d, refNorm2);
+  for (let j = 0; j < n; j++) all[j] = distanceTo(j);
   const order = Int32Array.from({ length: n }, (_, j) => j).filter((j) => !(self && j === i));
   order.sort((x, y) => all[x] - all[y] || x - y);
   for (let c = 0; c < k; c++) {
