@@ -10,6 +10,7 @@ import { elementLocation } from '../../src/engine/dtype/decode';
 import { encodeElement, roundToDType } from '../../src/engine/dtype/encode';
 import { openModel, type Model } from '../../src/engine/safetensors/model';
 import { writeSafetensors } from '../../src/engine/safetensors/writer';
+import { setSimdEnabled } from '../../src/engine/compute/wasm/kernels';
 
 export interface TestTensor {
   name: string;
@@ -74,4 +75,16 @@ export function rowMajorStrides(shape: number[]): number[] {
     acc *= shape[d];
   }
   return s;
+}
+
+/** Run `fn` with the SIMD kernels and again with the plain JavaScript loops. */
+export async function withAndWithoutSimd(fn: (label: string) => Promise<void>): Promise<void> {
+  for (const simd of [true, false]) {
+    setSimdEnabled(simd);
+    try {
+      await fn(simd ? 'simd' : 'js');
+    } finally {
+      setSimdEnabled(true);
+    }
+  }
 }

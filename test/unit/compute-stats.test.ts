@@ -6,7 +6,7 @@ import type { TensorStats } from '../../src/shared/protocol';
 import { CancelledError, UserError } from '../../src/engine/errors';
 import { openModel } from '../../src/engine/safetensors/model';
 import { QUANTILE_PS, tensorStats } from '../../src/engine/compute/stats';
-import { normals, rng, tempModel } from './compute-helpers';
+import { normals, rng, tempModel, withAndWithoutSimd } from './compute-helpers';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 
@@ -108,16 +108,18 @@ test('stats: special values across chunk boundaries, small chunks equal one big 
     { name: 'f64', dtype: 'F64', shape: [10, 10, 10], values },
   ]);
   try {
-    for (const name of ['f32', 'bf16', 'f64']) {
-      const t = model.tensor(name);
-      const small = await tensorStats(model, t, { chunkBytes: 64 });
-      const odd = await tensorStats(model, t, { chunkBytes: 40, bins: 10 });
-      const big = await tensorStats(model, t);
-      checkAgainst(small, stored.get(name)!, `${name} small chunks`);
-      checkAgainst(odd, stored.get(name)!, `${name} odd chunks`, 10);
-      checkAgainst(big, stored.get(name)!, `${name} one chunk`);
-      assert.deepEqual(small.histogram, big.histogram);
-    }
+    await withAndWithoutSimd(async (path) => {
+      for (const name of ['f32', 'bf16', 'f64']) {
+        const t = model.tensor(name);
+        const small = await tensorStats(model, t, { chunkBytes: 64 });
+        const odd = await tensorStats(model, t, { chunkBytes: 40, bins: 10 });
+        const big = await tensorStats(model, t);
+        checkAgainst(small, stored.get(name)!, `${name} small chunks (${path})`);
+        checkAgainst(odd, stored.get(name)!, `${name} odd chunks (${path})`, 10);
+        checkAgainst(big, stored.get(name)!, `${name} one chunk (${path})`);
+        assert.deepEqual(small.histogram, big.histogram);
+      }
+    });
   } finally {
     await cleanup();
   }
@@ -154,11 +156,13 @@ test('stats: all-NaN, empty, scalar, constant and integer dtypes', async () => {
     const cst = await tensorStats(model, model.tensor('const'), { bins: 5 });
     assert.deepEqual(cst.histogram, { min: 6.5, max: 7.5, counts: [0, 0, 50, 0, 0] }); // numpy's convention
     assert.ok(cst.quantiles.every(([, q]) => q === 7));
-    for (const name of ['i16', 'u32', 'i64', 'u8', 'bool', 'f4', 'f6', 'e4m3']) {
-      const t = model.tensor(name);
-      checkAgainst(await tensorStats(model, t, { chunkBytes: 48 }), stored.get(name)!, `${name} (48-byte chunks)`);
-      checkAgainst(await tensorStats(model, t, { bins: 7 }), stored.get(name)!, `${name} (7 bins)`, 7);
-    }
+    await withAndWithoutSimd(async (path) => {
+      for (const name of ['i16', 'u32', 'i64', 'u8', 'bool', 'f4', 'f6', 'e4m3']) {
+        const t = model.tensor(name);
+        checkAgainst(await tensorStats(model, t, { chunkBytes: 48 }), stored.get(name)!, `${name} (48-byte chunks, ${path})`);
+        checkAgainst(await tensorStats(model, t, { bins: 7 }), stored.get(name)!, `${name} (7 bins, ${path})`, 7);
+      }
+    });
   } finally {
     await cleanup();
   }
@@ -182,7 +186,9 @@ test('stats: quantiles of a large normal sample are within one fine bin of the e
   const values = normals(50000, 11, 0.02, 5); // large offset, small spread: tests the variance method too
   const { model, stored, cleanup } = await tempModel([{ name: 'w', dtype: 'F32', shape: [50, 1000], values }]);
   try {
-    checkAgainst(await tensorStats(model, model.tensor('w'), { chunkBytes: 4096 }), stored.get('w')!, 'normal');
+    await withAndWithoutSimd(async (path) => {
+      checkAgainst(await tensorStats(model, model.tensor('w'), { chunkBytes: 4096 }), stored.get('w')!, `normal (${path})`);
+    });
   } finally {
     await cleanup();
   }

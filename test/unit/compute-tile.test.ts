@@ -5,7 +5,7 @@ import { TILE_NO_VALUE, type Tile, type TileRange, type Viewport } from '../../s
 import type { Model } from '../../src/engine/safetensors/model';
 import { UserError } from '../../src/engine/errors';
 import { computeTile, elementAt, regionSummary } from '../../src/engine/compute/tile';
-import { normals, tempModel } from './compute-helpers';
+import { normals, tempModel, withAndWithoutSimd } from './compute-helpers';
 
 // A [4, 30, 50] tensor; views are written out by hand as element-index formulas, so the
 // reference does not go through the slice parser.
@@ -105,35 +105,37 @@ test('tiles: block means, min/max, ranges and clamping match a brute-force refer
     { name: 'h', dtype: 'BF16', shape: SHAPE, values },
   ]);
   try {
-    for (const name of ['x', 'h']) {
-      const v = stored.get(name)!;
-      const views: [string, Matrix][] = [
-        ['[2, :, :]', matrix(v, 30, 50, (r, c) => 3000 + r * 50 + c)],
-        ['[1, ::-2, 3:40:3]', matrix(v, 15, 13, (r, c) => 1500 + (29 - 2 * r) * 50 + 3 + 3 * c)],
-        ['[-1, 4, ::-1]', matrix(v, 1, 50, (_r, c) => 4500 + 200 + 49 - c)],
-        ['[0, :, 7:8]', matrix(v, 30, 1, (r) => r * 50 + 7)],
-        ['[:, 3, :]', matrix(v, 4, 50, (r, c) => r * 1500 + 150 + c)],
-        ['[3, 5, 6]', matrix(v, 1, 1, () => 4500 + 250 + 6)],
-      ];
-      const requests: [Viewport, number, number, TileRange, boolean][] = [
-        [{ row0: 0, row1: 1e9, col0: 0, col1: 1e9 }, 1024, 1024, { kind: 'auto' }, false],
-        [{ row0: 0, row1: 30, col0: 0, col1: 50 }, 7, 9, { kind: 'auto' }, true],
-        [{ row0: 0, row1: 30, col0: 0, col1: 50 }, 4, 1, { kind: 'symmetric' }, false],
-        [{ row0: 3, row1: 17, col0: 5, col1: 44 }, 3, 5, { kind: 'fixed', lo: -1, hi: 2 }, true],
-        [{ row0: -5, row1: 12, col0: 40, col1: 400 }, 100, 3, { kind: 'symmetric' }, true],
-        [{ row0: 1, row1: 29, col0: 1, col1: 49 }, 1, 1, { kind: 'auto' }, true],
-        [{ row0: 5, row1: 5, col0: 0, col1: 10 }, 10, 10, { kind: 'auto' }, false],
-      ];
-      for (const [slice, m] of views) {
-        for (const [vp, mr, mc, range, withMinMax] of requests) {
-          const tile = await computeTile(model, model.tensor(name), { slice, viewport: vp, maxRows: mr, maxCols: mc, range, withMinMax }, undefined, { chunkBytes: 256 });
-          const what = `${name}${slice} ${JSON.stringify(vp)} ${mr}x${mc} ${range.kind}`;
-          checkTile(tile, m, vp, mr, mc, range, what);
-          assert.equal(tile.min === undefined, !withMinMax);
-          if (range.kind === 'symmetric') assert.ok(tile.lo + tile.hi === 0 && tile.lo <= 0, what);
+    await withAndWithoutSimd(async (path) => {
+      for (const name of ['x', 'h']) {
+        const v = stored.get(name)!;
+        const views: [string, Matrix][] = [
+          ['[2, :, :]', matrix(v, 30, 50, (r, c) => 3000 + r * 50 + c)],
+          ['[1, ::-2, 3:40:3]', matrix(v, 15, 13, (r, c) => 1500 + (29 - 2 * r) * 50 + 3 + 3 * c)],
+          ['[-1, 4, ::-1]', matrix(v, 1, 50, (_r, c) => 4500 + 200 + 49 - c)],
+          ['[0, :, 7:8]', matrix(v, 30, 1, (r) => r * 50 + 7)],
+          ['[:, 3, :]', matrix(v, 4, 50, (r, c) => r * 1500 + 150 + c)],
+          ['[3, 5, 6]', matrix(v, 1, 1, () => 4500 + 250 + 6)],
+        ];
+        const requests: [Viewport, number, number, TileRange, boolean][] = [
+          [{ row0: 0, row1: 1e9, col0: 0, col1: 1e9 }, 1024, 1024, { kind: 'auto' }, false],
+          [{ row0: 0, row1: 30, col0: 0, col1: 50 }, 7, 9, { kind: 'auto' }, true],
+          [{ row0: 0, row1: 30, col0: 0, col1: 50 }, 4, 1, { kind: 'symmetric' }, false],
+          [{ row0: 3, row1: 17, col0: 5, col1: 44 }, 3, 5, { kind: 'fixed', lo: -1, hi: 2 }, true],
+          [{ row0: -5, row1: 12, col0: 40, col1: 400 }, 100, 3, { kind: 'symmetric' }, true],
+          [{ row0: 1, row1: 29, col0: 1, col1: 49 }, 1, 1, { kind: 'auto' }, true],
+          [{ row0: 5, row1: 5, col0: 0, col1: 10 }, 10, 10, { kind: 'auto' }, false],
+        ];
+        for (const [slice, m] of views) {
+          for (const [vp, mr, mc, range, withMinMax] of requests) {
+            const tile = await computeTile(model, model.tensor(name), { slice, viewport: vp, maxRows: mr, maxCols: mc, range, withMinMax }, undefined, { chunkBytes: 256 });
+            const what = `${name}${slice} ${JSON.stringify(vp)} ${mr}x${mc} ${range.kind} (${path})`;
+            checkTile(tile, m, vp, mr, mc, range, what);
+            assert.equal(tile.min === undefined, !withMinMax);
+            if (range.kind === 'symmetric') assert.ok(tile.lo + tile.hi === 0 && tile.lo <= 0, what);
+          }
         }
       }
-    }
+    });
   } finally {
     await cleanup();
   }

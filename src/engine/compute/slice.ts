@@ -5,7 +5,7 @@
 import type { SliceView, TensorInfo } from '../../shared/protocol';
 import { UserError } from '../errors';
 import type { Model } from '../safetensors/model';
-import { numelOf, readLines, type LineSpec } from './lines';
+import { numelOf, readLines, type LineSet } from './lines';
 
 /** The result of basic indexing, in element units of the row-major tensor. */
 export interface StridedView {
@@ -187,22 +187,23 @@ export async function sliceValues(
   // One line per index of the leading axes, along the last axis (a scalar is one line of 1).
   const last = view.shape.length - 1;
   const lineLength = last >= 0 ? view.shape[last] : 1;
-  const lineStride = last >= 0 ? view.strides[last] : 1;
-  function* lines(): Generator<LineSpec> {
-    const idx = new Array<number>(Math.max(last, 0)).fill(0);
-    for (let line = 0; line * lineLength < n; line++) {
+  const set: LineSet = {
+    lines: n / lineLength,
+    count: lineLength,
+    stride: last >= 0 ? view.strides[last] : 1,
+    start: (line) => {
+      // Unravel the line number over the leading axes (row-major).
       let start = view.offset;
-      for (let a = 0; a < last; a++) start += idx[a] * view.strides[a];
-      yield { outer: line, inner0: 0, count: lineLength, start, stride: lineStride };
-      for (let a = last - 1; a >= 0; a--) {
-        if (++idx[a] < view.shape[a]) break;
-        idx[a] = 0;
+      for (let a = last - 1, rest = line; a >= 0; a--) {
+        start += (rest % view.shape[a]) * view.strides[a];
+        rest = Math.floor(rest / view.shape[a]);
       }
-    }
-  }
-  await readLines(model, t, lines(), (v, count, outer, inner0) => {
-    const at = outer * lineLength + inner0;
-    for (let j = 0; j < count; j++) values[at + j] = v[j];
+      return start;
+    },
+  };
+  await readLines(model, t, set, (v, at, count, line, inner0) => {
+    const to = line * lineLength + inner0;
+    for (let j = 0; j < count; j++) values[to + j] = v[at + j];
   }, { signal });
   return { shape: view.shape, values };
 }

@@ -12,7 +12,8 @@
 import type { TensorInfo, TensorStats } from '../../shared/protocol';
 import { UserError } from '../errors';
 import { tensorByteLength, type Model } from '../safetensors/model';
-import { DEFAULT_CHUNK_BYTES, numelOf, readLines, type Values } from './lines';
+import { DEFAULT_CHUNK_BYTES, numelOf, readLines, type LineSet, type Values } from './lines';
+import { kernels } from './wasm/kernels';
 
 export interface StatsOptions {
   /** Display histogram bins (default 64). */
@@ -37,8 +38,30 @@ class Moments {
   min = Infinity;
   max = -Infinity;
   sum = 0;
+  private readonly k = kernels();
 
-  add(v: Values, n: number): void {
+  add(v: Values, at: number, n: number): void {
+    const k = this.k;
+    let i = at;
+    const end = at + n;
+    if (k && v instanceof Float32Array && k.owns(v)) {
+      // The SIMD kernel takes multiples of 4 and returns per-lane results; the loop below does the rest.
+      const simd = n & ~3;
+      k.moments(v.byteOffset + at * 4, simd, k.outPtr);
+      const lanes = k.f32(k.outPtr, 8);
+      const sums = k.f64(k.outPtr + 32, 4);
+      const counts = k.i32(k.outPtr + 64, 12);
+      for (let l = 0; l < 4; l++) {
+        if (lanes[l] < this.min) this.min = lanes[l];
+        if (lanes[4 + l] > this.max) this.max = lanes[4 + l];
+        this.sum += sums[l];
+        this.finite += counts[l];
+        this.zeros += counts[4 + l];
+        this.nan += counts[8 + l];
+        this.inf += simd / 4 - counts[l] - counts[8 + l];
+      }
+      i += simd;
+    }
     let nan = 0;
     let inf = 0;
     let zeros = 0;
@@ -46,7 +69,7 @@ class Moments {
     let min = this.min;
     let max = this.max;
     let sum = 0;
-    for (let i = 0; i < n; i++) {
+    for (; i < end; i++) {
       const x = v[i];
       // x - x is 0 exactly for finite x, NaN for NaN and ±Inf: one test for the common case.
       if (x - x === 0) {
@@ -75,6 +98,9 @@ class Spread {
   readonly counts: Float64Array;
   private readonly half: number;
   private readonly scale: number;
+  private readonly k = kernels();
+  /** The kernel's int32 counters (fine bins + one for non-finite values), emptied after each call. */
+  private readonly kCounts: number = 0;
 
   constructor(
     private readonly mean: number,
@@ -86,15 +112,29 @@ class Spread {
     // For ranges wider than the largest double (F64 data near ±max), work on halves: exact scaling.
     this.half = Number.isFinite(hi - lo) ? 1 : 0.5;
     this.scale = fineBins / (hi * this.half - lo * this.half);
+    if (this.k) this.kCounts = this.k.heap.alloc((fineBins + 1) * 4);
   }
 
-  add(v: Values, n: number): void {
-    const { mean, lo, half, scale, counts } = this;
+  add(v: Values, at: number, n: number): void {
+    const { mean, lo, half, scale, counts, k } = this;
     const last = counts.length - 1;
+    let i = at;
+    const end = at + n;
+    if (k && v instanceof Float32Array && k.owns(v) && half === 1) {
+      const simd = n & ~3;
+      // Nothing allocates between here and the copy-out, so these views stay valid.
+      const kc = k.i32(this.kCounts, counts.length + 1).fill(0);
+      k.spread(v.byteOffset + at * 4, simd, mean, lo, scale, last, this.kCounts, k.outPtr);
+      const sums = k.f64(k.outPtr, 8);
+      this.m2 += sums[0] + sums[1] + sums[2] + sums[3];
+      this.dev += sums[4] + sums[5] + sums[6] + sums[7];
+      for (let b = 0; b <= last; b++) counts[b] += kc[b];
+      i += simd;
+    }
     const loH = lo * half;
     let m2 = 0;
     let dev = 0;
-    for (let i = 0; i < n; i++) {
+    for (; i < end; i++) {
       const x = v[i];
       if (x - x === 0) {
         const d = x - mean;
@@ -107,6 +147,10 @@ class Spread {
     }
     this.m2 += m2;
     this.dev += dev;
+  }
+
+  release(): void {
+    this.k?.heap.release(this.kCounts, (this.counts.length + 1) * 4);
   }
 }
 
@@ -123,12 +167,16 @@ export async function tensorStats(model: Model, t: TensorInfo, opts: StatsOption
     done += n;
     opts.onProgress?.(done, total);
   };
-  const whole = [{ outer: 0, inner0: 0, count: numel, start: 0, stride: 1 }];
+  const whole: LineSet = { lines: 1, count: numel, stride: 1, start: () => 0 };
   const readOpts = { chunkBytes: opts.chunkBytes ?? DEFAULT_CHUNK_BYTES, signal: opts.signal, onBytes };
 
   const m = new Moments();
-  await readLines(model, t, whole, (v, n) => m.add(v, n), readOpts);
+  await readLines(model, t, whole, (v, at, n) => m.add(v, at, n), readOpts);
 
+  // -0 and +0 compare equal, so which one ends up as min/max depends on the order of the
+  // lanes; report +0 (JSON has no -0 anyway).
+  m.min += 0;
+  m.max += 0;
   const base = { numel, nan: m.nan, inf: m.inf, zeros: m.zeros };
   if (m.finite === 0) {
     opts.onProgress?.(total, total);
@@ -153,7 +201,11 @@ export async function tensorStats(model: Model, t: TensorInfo, opts: StatsOption
 
   const perBin = Math.ceil(MIN_FINE_BINS / bins);
   const s = new Spread(mean, m.min, m.max, bins * perBin);
-  await readLines(model, t, whole, (v, n) => s.add(v, n), readOpts);
+  try {
+    await readLines(model, t, whole, (v, at, n) => s.add(v, at, n), readOpts);
+  } finally {
+    s.release();
+  }
 
   const variance = Math.max(0, (s.m2 - (s.dev * s.dev) / m.finite) / m.finite);
   const counts = new Array<number>(bins).fill(0);

@@ -7,8 +7,9 @@ import { TILE_NO_VALUE, type ElementInfo, type RegionSummary, type Tile, type Ti
 import { decodeElements, elementLocation, elementText } from '../dtype/decode';
 import { UserError } from '../errors';
 import type { Model } from '../safetensors/model';
-import { readLines, type LineSpec, type ReadOptions, type Values } from './lines';
+import { readLines, type LineSet, type ReadOptions, type Values } from './lines';
 import { resolveSlice, type ResolvedSlice } from './slice';
+import { kernels } from './wasm/kernels';
 
 export interface TileParams {
   slice: string;
@@ -33,24 +34,20 @@ export function clampViewport(vp: Viewport, rows: number, cols: number): Viewpor
 /**
  * The lines covering a viewport of a view, in file order. Lines run along the axis with the
  * smaller stride (normally the columns), so each line is as dense as the view allows.
- * `rowsOuter` says whether a line is a row (outer = row index) or a column.
+ * `rowsOuter` says whether a line is a row or a column; outerOf maps a line to its index.
  */
-function viewportLines(v: ResolvedSlice, vp: Viewport): { rowsOuter: boolean; lines: Iterable<LineSpec> } {
+function viewportLines(v: ResolvedSlice, vp: Viewport): { rowsOuter: boolean; set: LineSet; outerOf: (line: number) => number } {
   const nr = vp.row1 - vp.row0;
   const nc = vp.col1 - vp.col0;
   const rowsOuter = nr <= 1 || (nc > 1 && Math.abs(v.rowStride) >= Math.abs(v.colStride));
   const [o0, o1, oStride, i0, count, iStride] = rowsOuter
     ? [vp.row0, vp.row1, v.rowStride, vp.col0, nc, v.colStride]
     : [vp.col0, vp.col1, v.colStride, vp.row0, nr, v.rowStride];
-  function* lines(): Generator<LineSpec> {
-    if (count <= 0) return;
-    const descending = oStride < 0; // visit lines in increasing file position
-    for (let k = 0; k < o1 - o0; k++) {
-      const o = descending ? o1 - 1 - k : o0 + k;
-      yield { outer: o, inner0: i0, count, start: v.offset + o * oStride + i0 * iStride, stride: iStride };
-    }
-  }
-  return { rowsOuter, lines: lines() };
+  // Visit lines in increasing file position.
+  const outerOf = oStride < 0 ? (line: number) => o1 - 1 - line : (line: number) => o0 + line;
+  const base = v.offset + i0 * iStride;
+  const lines = count > 0 ? o1 - o0 : 0;
+  return { rowsOuter, outerOf, set: { lines, count, stride: iStride, start: (line) => base + outerOf(line) * oStride } };
 }
 
 function checkTileSize(maxRows: number, maxCols: number): void {
@@ -81,17 +78,21 @@ function rangeOf(range: TileRange, means: Float64Array): { lo: number; hi: numbe
   return { lo, hi };
 }
 
-/** Codes 0..254 linear over [lo, hi] (value = lo + code * (hi - lo) / 254); 255 for NaN. */
+/** Codes 0..254 linear over [lo, hi] (value = lo + code * (hi - lo) / 254), rounded to nearest; 255 for NaN. */
 export function quantise(values: Float64Array, lo: number, hi: number): Uint8Array {
   const out = new Uint8Array(values.length);
   // Halves keep hi - lo finite for ranges near ±max double; scaling by 1/2 is exact.
   const span = hi * 0.5 - lo * 0.5;
   const loH = lo * 0.5;
+  const scale = TOP_CODE / span;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v !== v) out[i] = TILE_NO_VALUE;
-    else if (span > 0) out[i] = Math.min(TOP_CODE, Math.max(0, Math.round(((v * 0.5 - loH) / span) * TOP_CODE)));
-    else out[i] = v < lo ? 0 : v > hi ? TOP_CODE : TOP_CODE >> 1;
+    else if (span > 0) {
+      // q + 0.5 stored into a Uint8Array truncates: round half up, like Math.round.
+      const q = (v * 0.5 - loH) * scale + 0.5;
+      out[i] = q >= TOP_CODE ? TOP_CODE : q > 0 ? q : 0;
+    } else out[i] = v < lo ? 0 : v > hi ? TOP_CODE : TOP_CODE >> 1;
   }
   return out;
 }
@@ -108,75 +109,118 @@ export async function computeTile(model: Model, t: TensorInfo, req: TileParams, 
   const cols = Math.ceil(nc / cellCols);
   const cells = rows * cols;
 
-  const sum = new Float64Array(cells);
-  const cnt = new Float64Array(cells);
+  const acc = new CellSums(cells);
   const withMinMax = req.withMinMax === true;
   const mins = withMinMax ? new Float64Array(cells).fill(Infinity) : null;
   const maxs = withMinMax ? new Float64Array(cells).fill(-Infinity) : null;
 
-  const { rowsOuter, lines } = viewportLines(view, vp);
+  const { rowsOuter, set, outerOf } = viewportLines(view, vp);
   // Cell index = outerCell * outerMul + innerCell * innerMul.
-  const [outer0, outerCell, outerMul, inner0v, innerCell, innerMul] = rowsOuter
-    ? [vp.row0, cellRows, cols, vp.col0, cellCols, 1]
-    : [vp.col0, cellCols, 1, vp.row0, cellRows, cols];
+  const [outer0, outerCell, outerMul, innerCell, innerMul] = rowsOuter ? [vp.row0, cellRows, cols, cellCols, 1] : [vp.col0, cellCols, 1, cellRows, cols];
+  const k = acc.kernels;
 
-  const visit = (v: Values, n: number, outer: number, inner0: number): void => {
-    const base = Math.floor((outer - outer0) / outerCell) * outerMul;
-    let j = 0;
-    let pos = inner0 - inner0v; // inner index within the viewport
+  const { sum, bad } = acc;
+  const visit = (v: Values, at: number, n: number, line: number, inner0: number): void => {
+    const base = Math.floor((outerOf(line) - outer0) / outerCell) * outerMul;
+    let j = at;
+    const end = at + n;
+    let pos = inner0; // inner index within the viewport
     if (innerCell === 1 && mins === null) {
       // Exact along the line (the common overview case): one element per cell.
-      let k = base + pos * innerMul;
-      for (; j < n; j++, k += innerMul) {
+      let c = base + pos * innerMul;
+      if (k && innerMul === 1 && v instanceof Float32Array && k.owns(v)) {
+        const simd = n & ~3;
+        k.accumRow(v.byteOffset + at * 4, simd, acc.sumPtr + c * 8, acc.badPtr + c * 4);
+        j += simd;
+        c += simd;
+      }
+      for (; j < end; j++, c += innerMul) {
         const x = v[j];
-        if (x - x === 0) {
-          sum[k] += x;
-          cnt[k]++;
-        }
+        if (x - x === 0) sum[c] += x;
+        else bad[c]++;
       }
       return;
     }
-    while (j < n) {
+    while (j < end) {
       const cell = Math.floor(pos / innerCell);
-      const take = Math.min(n - j, (cell + 1) * innerCell - pos);
-      const end = j + take;
-      const k = base + cell * innerMul;
+      const take = Math.min(end - j, (cell + 1) * innerCell - pos);
+      const stop = j + take;
+      const c = base + cell * innerMul;
       let s = 0;
-      let c = 0;
+      let nonFinite = 0;
       let lo = Infinity;
       let hi = -Infinity;
-      for (; j < end; j++) {
+      for (; j < stop; j++) {
         const x = v[j];
         if (x - x === 0) {
           s += x;
-          c++;
           if (x < lo) lo = x;
           if (x > hi) hi = x;
-        }
+        } else nonFinite++;
       }
       pos += take;
-      sum[k] += s;
-      cnt[k] += c;
+      sum[c] += s;
+      bad[c] += nonFinite;
       if (mins !== null && maxs !== null) {
-        if (lo < mins[k]) mins[k] = lo;
-        if (hi > maxs[k]) maxs[k] = hi;
+        if (lo < mins[c]) mins[c] = lo;
+        if (hi > maxs[c]) maxs[c] = hi;
       }
     }
   };
-  await readLines(model, t, lines, visit, { ...readOpts, signal });
-
   const means = new Float64Array(cells);
-  for (let i = 0; i < cells; i++) means[i] = cnt[i] > 0 ? sum[i] / cnt[i] : NaN;
+  try {
+    await readLines(model, t, set, visit, { ...readOpts, signal });
+    cellMeans(sum, bad, means, rows, cols, cellRows, cellCols, nr, nc);
+  } finally {
+    acc.release();
+  }
   const { lo, hi } = rangeOf(req.range, means);
   const tile: Tile = { viewport: vp, rows, cols, cellRows, cellCols, exact: cellRows === 1 && cellCols === 1, lo, hi, mean: quantise(means, lo, hi) };
   if (mins && maxs) {
     for (let i = 0; i < cells; i++) {
-      if (cnt[i] === 0) mins[i] = maxs[i] = NaN;
+      if (means[i] !== means[i]) mins[i] = maxs[i] = NaN;
     }
     tile.min = quantise(mins, lo, hi);
     tile.max = quantise(maxs, lo, hi);
   }
   return tile;
+}
+
+/** Mean of the finite values of each cell: cells hold cellRows x cellCols elements, fewer in the last row / column. */
+function cellMeans(sum: Float64Array, bad: Int32Array, means: Float64Array, rows: number, cols: number, cellRows: number, cellCols: number, nr: number, nc: number): void {
+  for (let i = 0, c = 0; i < rows; i++) {
+    const inRows = Math.min(cellRows, nr - i * cellRows);
+    for (let j = 0; j < cols; j++, c++) {
+      const finite = inRows * Math.min(cellCols, nc - j * cellCols) - bad[c];
+      means[c] = finite > 0 ? sum[c] / finite : NaN;
+    }
+  }
+}
+
+/** Per-cell sums of the finite values (float64) and counts of the others (int32), in the kernels' memory when they are available. */
+class CellSums {
+  readonly kernels = kernels();
+  readonly sum: Float64Array;
+  readonly bad: Int32Array;
+
+  constructor(cells: number) {
+    const k = this.kernels;
+    this.sum = k ? k.f64(k.heap.alloc(cells * 8), cells).fill(0) : new Float64Array(cells);
+    this.bad = k ? k.i32(k.heap.alloc(cells * 4), cells).fill(0) : new Int32Array(cells);
+  }
+
+  get sumPtr(): number {
+    return this.sum.byteOffset;
+  }
+
+  get badPtr(): number {
+    return this.bad.byteOffset;
+  }
+
+  release(): void {
+    this.kernels?.heap.release(this.sum.byteOffset, this.sum.byteLength);
+    this.kernels?.heap.release(this.bad.byteOffset, this.bad.byteLength);
+  }
 }
 
 function viewName(t: TensorInfo, view: ResolvedSlice): string {
@@ -220,8 +264,8 @@ export async function regionSummary(model: Model, t: TensorInfo, slice: string, 
   let sum = 0;
   let min = Infinity;
   let max = -Infinity;
-  const visit = (v: Values, n: number): void => {
-    for (let j = 0; j < n; j++) {
+  const visit = (v: Values, at: number, n: number): void => {
+    for (let j = at; j < at + n; j++) {
       const x = v[j];
       if (x - x === 0) {
         finite++;
@@ -231,7 +275,7 @@ export async function regionSummary(model: Model, t: TensorInfo, slice: string, 
       } else if (x !== x) nan++;
     }
   };
-  await readLines(model, t, viewportLines(view, vp).lines, visit, { ...readOpts, signal });
+  await readLines(model, t, viewportLines(view, vp).set, visit, { ...readOpts, signal });
   const count = (vp.row1 - vp.row0) * (vp.col1 - vp.col0);
   if (finite === 0) return { viewport: vp, count, nan, min: null, max: null, mean: null };
   return { viewport: vp, count, nan, min, max, mean: sum / finite };

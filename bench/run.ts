@@ -1,0 +1,31 @@
+// `npm run bench [name...] [--flags]`: runs bench/<name>.bench.ts, or every bench/*.bench.ts
+// when no name is given. A bench module's default export is an async function that prints
+// its table; flags (arguments starting with "-") are left in process.argv for the modules.
+
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+async function main(): Promise<void> {
+  const dir = import.meta.dirname;
+  const available = readdirSync(dir)
+    .filter((f) => f.endsWith('.bench.ts'))
+    .map((f) => f.slice(0, -'.bench.ts'.length))
+    .sort();
+  const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const unknown = wanted.filter((w) => !available.includes(w));
+  if (unknown.length > 0) {
+    console.error(`unknown bench ${unknown.join(', ')}; available: ${available.join(', ')}`);
+    process.exit(2);
+  }
+  for (const name of wanted.length > 0 ? wanted : available) {
+    console.log(`\n== ${name} ==`);
+    const mod = (await import(pathToFileURL(join(dir, `${name}.bench.ts`)).href)) as { default: () => Promise<void> };
+    await mod.default();
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
