@@ -50,6 +50,7 @@ export class HeatmapView {
   private plotted = false;
   private selected: { row: number; col: number } | undefined;
   private uirevision = 0;
+  private resetPending = false;
   /** Pixel size the current tiles were requested for. */
   private tilePixels = { w: 0, h: 0 };
 
@@ -250,8 +251,32 @@ export class HeatmapView {
   }
 
   private onRelayout(ev: Record<string, unknown>): void {
-    if (!Object.keys(ev).some((k) => k.startsWith('xaxis.') || k.startsWith('yaxis.'))) return;
+    // Zoom, pan and reset change ranges; our own tick updates below do not.
+    if (!Object.keys(ev).some((k) => /^[xy]axis\.(range|autorange)/.test(k))) return;
     this.fetchDetail();
+    void this.updateTicks();
+  }
+
+  /** Whole-element ticks when few elements are visible (plotly would put ticks at 0.5). */
+  private ticks(axis: 'x' | 'y'): { tickmode: string; tick0?: number; dtick?: number } {
+    const s = this.subject;
+    const range = this.plotDiv._fullLayout?.[axis === 'x' ? 'xaxis' : 'yaxis'].range;
+    const span = range && !this.resetPending ? Math.abs(range[1] - range[0]) : s ? (axis === 'x' ? s.view.cols : s.view.rows) : 100;
+    return span <= 16 ? { tickmode: 'linear', tick0: 0, dtick: 1 } : { tickmode: 'auto' };
+  }
+
+  private async updateTicks(): Promise<void> {
+    const fl = this.plotDiv._fullLayout as unknown as Record<string, { tickmode?: string }> | undefined;
+    if (!fl) return;
+    const update: Record<string, unknown> = {};
+    for (const axis of ['x', 'y'] as const) {
+      const want = this.ticks(axis);
+      if (fl[`${axis}axis`]?.tickmode === want.tickmode) continue;
+      update[`${axis}axis.tickmode`] = want.tickmode;
+      update[`${axis}axis.tick0`] = want.tick0;
+      update[`${axis}axis.dtick`] = want.dtick;
+    }
+    if (Object.keys(update).length) await (await plotly()).relayout(this.plotDiv, update);
   }
 
   /** After zoom or pan: a finer tile for the visible viewport, unless the overview already is exact there. */
@@ -304,7 +329,11 @@ export class HeatmapView {
     const traces: object[] = [];
     if (this.base) traces.push(this.trace(this.base));
     if (this.detail) traces.push(this.trace(this.detail));
-    await Plotly.react(this.plotDiv, traces, this.layout(), this.config());
+    // On a reset the old axis ranges must not decide the new view's ticks.
+    this.resetPending = resetAxes;
+    const layout = this.layout();
+    this.resetPending = false;
+    await Plotly.react(this.plotDiv, traces, layout, this.config());
     this.drawColorbar();
     this.updateStatus();
   }
@@ -364,8 +393,8 @@ export class HeatmapView {
       plot_bgcolor: 'rgba(0,0,0,0)',
       font: { color: t.foreground, family: t.fontFamily, size: 11 },
       // Element indices: x = column, y = row growing downwards like a matrix.
-      xaxis: { ...axis, title: { text: s && s.view.colDim >= 0 ? `dim ${s.view.colDim}` : '', font: { size: 11, color: t.muted }, standoff: 4 }, autorange: true },
-      yaxis: { ...axis, title: { text: s && s.view.rowDim >= 0 ? `dim ${s.view.rowDim}` : '', font: { size: 11, color: t.muted }, standoff: 4 }, autorange: 'reversed' },
+      xaxis: { ...axis, ...this.ticks('x'), title: { text: s && s.view.colDim >= 0 ? `dim ${s.view.colDim}` : '', font: { size: 11, color: t.muted }, standoff: 4 }, autorange: true },
+      yaxis: { ...axis, ...this.ticks('y'), title: { text: s && s.view.rowDim >= 0 ? `dim ${s.view.rowDim}` : '', font: { size: 11, color: t.muted }, standoff: 4 }, autorange: 'reversed' },
       dragmode: 'zoom',
       hovermode: false,
       shapes,
