@@ -11,7 +11,11 @@ import { elementText, smallFloatTable } from '../dtype/decode';
 import { FLOAT_FORMATS, isSmallFloat, roundToFormat } from '../dtype/formats';
 import { unitOf } from './types';
 
-const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+const HEX_DIGITS = new Uint8Array(Buffer.from('0123456789abcdef', 'latin1'));
+
+function asPlain(buf: Buffer): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+}
 
 /** Shortest decimal text of a double that `round` maps back to `value` exactly. */
 function shortestText(value: number, round: (x: number) => number, maxDigits: number): string {
@@ -122,19 +126,25 @@ function makeFormatter(dtype: DType): UnitFormatter {
 /** Growing output of .stpatch text, as bytes. */
 export class ByteSink {
   private buf = Buffer.allocUnsafe(1 << 20);
+  /** The same memory as a plain Uint8Array: V8 indexes these faster than Buffers. */
+  private bytes = asPlain(this.buf);
   private pos = 0;
   private readonly chunks: Buffer[] = [];
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     this.flush();
-    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
+    if (n > this.buf.length) {
+      this.buf = Buffer.allocUnsafe(n);
+      this.bytes = asPlain(this.buf);
+    }
   }
 
   private flush(): void {
     if (this.pos === 0) return;
     this.chunks.push(this.buf.subarray(0, this.pos));
     this.buf = Buffer.allocUnsafe(Math.max(this.buf.length, 4 << 20));
+    this.bytes = asPlain(this.buf);
     this.pos = 0;
   }
 
@@ -153,7 +163,7 @@ export class ByteSink {
   row(sign: 0x2d | 0x2b, f: UnitFormatter, bytes: Uint8Array, view: DataView, a: number, b: number, comment: boolean): void {
     const n = b - a;
     this.ensure(4 + 3 * n);
-    const out = this.buf;
+    const out = this.bytes;
     let p = this.pos;
     out[p++] = sign;
     const g = f.bytes;
