@@ -5,7 +5,7 @@
 // fetched on demand; a click selects an element and shows its bytes.
 
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
-import type { ElementInfo, RegionSummary, SliceView, TensorInfo, Tile, Viewport } from '../../shared/protocol';
+import { TILE_NO_VALUE, type ElementInfo, type RegionSummary, type SliceView, type TensorInfo, type Tile, type Viewport } from '../../shared/protocol';
 import { debounce, h } from './dom';
 import { formatInt, formatValue, spaceHex } from './format';
 import { cellAt, cellEdges, codeToValue, colorbarTicks, divergingScale, sequentialScale, tileToZ, type ColorMode } from './heatmapData';
@@ -16,7 +16,8 @@ import { themeColors } from './theme';
 
 // Top margin leaves room for plotly's mode bar above the plot; right margin holds our colour bar.
 const MARGIN = { l: 56, r: 76, t: 28, b: 34 };
-const MAX_SIDE = 16384; // the engine's limit on tile rows/cols
+const MAX_SIDE = 16384;
+const NO_VALUE_COLOR = '#8c8c8c'; // the engine's limit on tile rows/cols
 const HOVER_DEBOUNCE_MS = 50;
 const CACHE_LIMIT = 2000;
 
@@ -132,6 +133,9 @@ export class HeatmapView {
     this.showError(undefined);
     this.setStale(false);
     this.element.hidden = false;
+    // A view of a few rows (1-D tensors, [1, n]) gets a strip, not a full-height plot.
+    const rows = subject.view.rows;
+    this.plotDiv.style.height = rows <= 8 ? `${MARGIN.t + MARGIN.b + Math.max(60, rows * 28)}px` : '';
     void this.start();
   }
 
@@ -186,6 +190,7 @@ export class HeatmapView {
       this.plotted = true;
     } else {
       await Plotly.react(this.plotDiv, [], this.layout(), this.config());
+      await Plotly.Plots.resize(this.plotDiv); // the plot's height may have changed with the view
     }
     await this.loadBase(false);
   }
@@ -368,7 +373,9 @@ export class HeatmapView {
     if (!tile) return;
     const ramp = h('div', { class: 'colorbar-ramp' });
     ramp.style.background = `linear-gradient(to top, ${this.colorscale().map(([p, c]) => `${c} ${(p * 100).toFixed(1)}%`).join(', ')})`;
-    const { tickvals, ticktext } = colorbarTicks(tile.lo, tile.hi);
+    // About one label per 45 px of bar.
+    const barHeight = this.colorbar.clientHeight || 300;
+    const { tickvals, ticktext } = colorbarTicks(tile.lo, tile.hi, Math.max(2, Math.min(8, Math.floor(barHeight / 45))));
     const ticks = tickvals.map((code, i) => {
       const tick = h('div', { class: 'colorbar-tick' }, ticktext[i]);
       tick.style.bottom = `${(code / 254) * 100}%`;
@@ -390,7 +397,9 @@ export class HeatmapView {
       autosize: true,
       margin: MARGIN,
       paper_bgcolor: 'rgba(0,0,0,0)',
-      plot_bgcolor: 'rgba(0,0,0,0)',
+      // Cells without a value (NaN, or all-NaN blocks) are gaps: this colour shows through,
+      // distinct from every colour of both scales.
+      plot_bgcolor: NO_VALUE_COLOR,
       font: { color: t.foreground, family: t.fontFamily, size: 11 },
       // Element indices: x = column, y = row growing downwards like a matrix.
       xaxis: { ...axis, ...this.ticks('x'), title: { text: s && s.view.colDim >= 0 ? `dim ${s.view.colDim}` : '', font: { size: 11, color: t.muted }, standoff: 4 }, autorange: true },
@@ -418,6 +427,12 @@ export class HeatmapView {
     if (this.subject) parts.push(`${formatInt(this.subject.view.rows)} × ${formatInt(this.subject.view.cols)}`);
     if (tile) parts.push(tile.exact ? 'exact values' : `each cell = mean of ${tile.cellRows} × ${tile.cellCols}`);
     this.statusEl.textContent = parts.join(' · ');
+    const gaps = [this.base, this.detail].some((t) => t?.mean.includes(TILE_NO_VALUE));
+    if (gaps) {
+      const swatch = h('span', { class: 'swatch' });
+      swatch.style.background = NO_VALUE_COLOR;
+      this.statusEl.append(' · ', swatch, ' no value (NaN)');
+    }
   }
 
   private setLoading(on: boolean): void {
