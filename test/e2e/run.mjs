@@ -80,22 +80,27 @@ async function runIntegration() {
   console.log(`integration tests finished in ${seconds(t0)} (exit ${exitCode})`);
 }
 
-/** Runs node's test runner on the UI/packaging tests; counts its "ℹ pass/fail N" lines. */
-function runNodeTests(files) {
-  section('UI and packaging tests (Playwright, vsce)');
+/**
+ * Starts node's test runner on the UI/packaging tests; its output is held back until
+ * `print()` so it does not interleave with the integration tests running meanwhile.
+ * Counts its "ℹ pass/fail N" lines.
+ */
+function startNodeTests(files) {
   const t0 = Date.now();
-  return new Promise((resolve) => {
-    // The files run side by side: packaging is CPU-bound while the UI test mostly waits.
-    const child = spawn(process.execPath, ['--test', '--test-reporter=spec', `--test-concurrency=${files.length}`, ...files], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      process.stdout.write(d);
-    });
-    child.on('close', (code) => {
+  let out = '';
+  // The files run side by side: packaging is CPU-bound while the UI test mostly waits.
+  const child = spawn(process.execPath, ['--test', '--test-reporter=spec', `--test-concurrency=${files.length}`, ...files], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const done = new Promise((resolve) => child.on('close', (code) => resolve({ code, elapsed: seconds(t0) })));
+  return {
+    async print() {
+      section('UI and packaging tests (Playwright, vsce)');
+      const { code, elapsed } = await done;
+      process.stdout.write(out);
       const pass = /^ℹ pass (\d+)/m.exec(out);
       const fail = /^ℹ fail (\d+)/m.exec(out);
       if (pass && fail) {
@@ -105,10 +110,9 @@ function runNodeTests(files) {
       } else {
         counts.failed += 1; // the runner itself failed
       }
-      console.log(`UI tests finished in ${seconds(t0)} (exit ${code})`);
-      resolve();
-    });
-  });
+      console.log(`UI and packaging tests finished in ${elapsed} (exit ${code})`);
+    },
+  };
 }
 
 async function main() {
@@ -124,12 +128,16 @@ async function main() {
       return;
     }
   }
-  if (!only || only === 'integration') await runIntegration();
+  // Both kinds run at once (each is mostly waiting on its own VS Code); the UI tests'
+  // output is printed after the integration tests'.
+  let nodeTests;
   if (!only || only === 'ui') {
     const dir = join(repoRoot, 'test', 'e2e');
     const files = readdirSync(dir).filter((f) => f.endsWith('.test.mjs')).map((f) => join('test', 'e2e', f));
-    await runNodeTests(files);
+    nodeTests = startNodeTests(files);
   }
+  if (!only || only === 'integration') await runIntegration();
+  await nodeTests?.print();
   console.log(`\ne2e took ${seconds(t0)}`);
 }
 
