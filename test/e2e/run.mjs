@@ -6,7 +6,7 @@
 //
 // Options: --no-build (dist/ is fresh already), --only=integration|ui
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { runTests } from '@vscode/test-electron';
@@ -31,6 +31,7 @@ async function buildIntegrationTests() {
     .filter((f) => f === 'index.ts' || f.endsWith('.test.ts'))
     .map((f) => join(suiteDir, f));
   const outdir = join(repoRoot, 'test', 'integration', 'dist');
+  rmSync(outdir, { recursive: true, force: true }); // no stale bundles of deleted tests
   await esbuild.build({
     entryPoints,
     outdir,

@@ -8,15 +8,19 @@ import { format } from 'node:util';
 export const LOG_MARKER = '[tensorscope-test] ';
 
 export async function run(): Promise<void> {
+  let failures: number;
   try {
-    await runMocha();
+    failures = await runMocha();
   } catch (err) {
     console.log(LOG_MARKER + `integration run failed: ${(err as Error).stack ?? err}`);
     throw err;
   }
+  // The reporter has described the failures; the rejection sets the exit code.
+  if (failures > 0) throw new Error(`${failures} integration test(s) failed`);
 }
 
-async function runMocha(): Promise<void> {
+/** Runs the tests; resolves to the number of failures. */
+async function runMocha(): Promise<number> {
   // mocha 12 is ESM-only; the extension host runs on Node 24, which can import it.
   const { default: Mocha } = await import('mocha');
   const Base = Mocha.reporters.Base as unknown as { consoleLog: (...args: unknown[]) => void };
@@ -34,6 +38,5 @@ async function runMocha(): Promise<void> {
   if (resultsFile) {
     writeFileSync(resultsFile, JSON.stringify({ passed: stats.passes, failed: stats.failures, skipped: stats.pending }));
   }
-  const failures = stats.failures;
-  if (failures > 0) throw new Error(`${failures} integration test(s) failed`);
+  return stats.failures;
 }
