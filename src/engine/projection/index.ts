@@ -18,7 +18,8 @@
 //     init = 'pca' | 'random' }
 //   Projection: { embedding: Float32Array [rows x options.components], rows, cols, options
 //     (resolved), scaler { mean, scale }, pca { components [P x D], explainedVariance,
-//     totalVariance } | null, space: Matrix (training rows in the kNN space), a, b,
+//     totalVariance } | null, space: Matrix (training rows in the kNN space), knn: Neighbors
+//     (the exact training kNN; null when loaded), a, b,
 //     stats { seconds per phase, provider, providerNote, exhaustiveRows } }
 //
 //   placeRows(projection, source: RowSource, ctl?) -> Promise<Float32Array [rows x components]>

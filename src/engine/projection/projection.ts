@@ -10,7 +10,7 @@
 import { UserError, throwIfAborted } from '../errors';
 import { findAbParams } from './curve';
 import { fuzzySimplicialSet } from './fuzzyGraph';
-import { nearestNeighbors } from './knn';
+import { nearestNeighbors, type Neighbors } from './knn';
 import { optimizeLayout } from './layout';
 import { matmulGraph } from './onnxGraphs';
 import { ort, providerInfo, session } from './ort';
@@ -52,6 +52,8 @@ export interface Projection {
   space: Matrix;
   /** rows x options.components, float32. */
   embedding: Float32Array;
+  /** The exact kNN graph of the training rows (n_neighbors - 1 others each); null when loaded from a file. */
+  knn: Neighbors | null;
   /** The fitted curve parameters of the layout. */
   a: number;
   b: number;
@@ -149,6 +151,7 @@ export async function fitProjection(source: RowSource, options: ProjectionOption
     pca,
     space,
     embedding: Float32Array.from(embedding64),
+    knn,
     a,
     b,
     stats: { seconds, provider: info?.provider ?? 'cpu', providerNote: info?.note ?? '', exhaustiveRows: knn.exhaustiveRows },

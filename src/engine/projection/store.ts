@@ -143,6 +143,7 @@ async function readProjection(model: Model): Promise<Projection> {
     pca,
     space: { data: space, rows, cols: spaceCols },
     embedding,
+    knn: null,
     a: num('a'),
     b: num('b'),
     stats: { seconds: {}, provider: '', providerNote: '', exhaustiveRows: 0 },

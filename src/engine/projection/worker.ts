@@ -29,8 +29,9 @@ async function main(job: WorkerJob): Promise<Projection> {
 
 main(workerData as WorkerJob).then(
   (projection) => {
-    const buffers = [projection.embedding, projection.space.data, projection.scaler.mean, projection.scaler.scale];
+    const buffers: ArrayBufferView[] = [projection.embedding, projection.space.data, projection.scaler.mean, projection.scaler.scale];
     if (projection.pca) buffers.push(projection.pca.components, projection.pca.explainedVariance);
+    if (projection.knn) buffers.push(projection.knn.indices, projection.knn.distances);
     const message: WorkerMessage = { type: 'done', projection };
     parentPort!.postMessage(message, [...new Set(buffers.map((b) => b.buffer as ArrayBuffer))]);
   },

@@ -1,0 +1,111 @@
+// Projection bench: our standardise -> PCA 50 -> exact kNN -> UMAP against umap-js on the same
+// data in the same run. Each method runs in its own process (bench/projection/runOne.ts), so
+// the peak RSS is its own. Goals: 10k x 256 <= 3 s; 100k x 256 <= 60 s and <= 2 GB on 2
+// cores; kNN recall 1.0; trustworthiness at least umap-js's (here and on real digits).
+//
+//   npm run bench projection              everything (umap-js at 100k takes ~6 min, ~8 GB)
+//   BENCH_QUICK=1 npm run bench projection   skips umap-js at 100k (notes: 372 s, 8.1 GB)
+//   node --import tsx bench/projection.bench.ts [--quick]
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Random } from '../src/engine/projection/random';
+import { clusteredDataset, mnistDataset, readMatrix, type Dataset } from './projection/data';
+import { knnRecall, labelPurity, trustworthiness } from './projection/quality';
+
+const K_TRUST = 15;
+
+interface Run {
+  method: string;
+  seconds: number;
+  maxRssMB: number;
+  embedding: Float32Array;
+  knn?: Int32Array;
+  space?: Float32Array;
+  spaceCols?: number;
+  phases?: Record<string, number>;
+  exhaustiveRows?: number;
+}
+
+function runMethod(method: 'ours' | 'umap-js', ds: Dataset, dir: string): Run {
+  const out = join(dir, `${method}-${ds.rows}.f32`);
+  const stdout = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', join(__dirname, 'projection', 'runOne.ts'), method, ds.file, String(ds.rows), String(ds.cols), out],
+    { encoding: 'utf8', maxBuffer: 1 << 20, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const report = JSON.parse(stdout.trim().split('\n').pop()!);
+  const f32 = (file: string) => new Float32Array(new Uint8Array(readFileSync(file)).buffer);
+  const run: Run = { ...report, embedding: f32(out) };
+  try {
+    run.knn = new Int32Array(new Uint8Array(readFileSync(`${out}.knn`)).buffer);
+  } catch {
+    // no kNN graph exposed
+  }
+  if (method === 'ours') run.space = f32(`${out}.space`);
+  return run;
+}
+
+function sampleRows(n: number, count: number, seed: number): number[] {
+  const rng = new Random(seed);
+  const picked = new Set<number>();
+  while (picked.size < Math.min(n, count)) picked.add(rng.int(n));
+  return [...picked].sort((a, b) => a - b);
+}
+
+const fmt = (x: number | undefined, digits = 2) => (x === undefined ? '-' : x.toFixed(digits));
+
+function printTable(rows: string[][]): void {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  for (const r of rows) console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  '));
+}
+
+export default async function run(): Promise<void> {
+  const quick = process.env.BENCH_QUICK === '1' || process.argv.includes('--quick');
+  const dir = mkdtempSync(join(tmpdir(), 'tensorscope-projection-bench-'));
+  const rows: string[][] = [['data', 'method', 'seconds', 'peak RSS MB', 'kNN recall', `trust k=${K_TRUST}`, 'label purity', 'phases (s)']];
+  try {
+    const sets: { ds: Dataset; umapJs: boolean; sample: number }[] = [
+      { ds: await clusteredDataset(10_000, 256), umapJs: true, sample: 1000 },
+      { ds: await clusteredDataset(100_000, 256), umapJs: !quick, sample: 300 },
+    ];
+    const digits = await mnistDataset();
+    if (digits) sets.push({ ds: digits, umapJs: true, sample: 1000 });
+    else console.log('(the mnist dev dependency is missing: no real-data row)');
+    for (const { ds, umapJs, sample } of sets) {
+      const x = readMatrix(ds);
+      const picked = sampleRows(ds.rows, sample, 1);
+      const methods: ('ours' | 'umap-js')[] = umapJs ? ['ours', 'umap-js'] : ['ours'];
+      for (const method of methods) {
+        const r = runMethod(method, ds, dir);
+        // Recall: ours against brute force in its own search space (PCA coordinates);
+        // umap-js's approximate graph against brute force in the raw rows it searched.
+        let recall: number | undefined;
+        if (r.knn && method === 'ours' && r.space) {
+          const cols = r.space.length / ds.rows;
+          recall = knnRecall(r.space, cols, r.knn, r.knn.length / ds.rows, picked.slice(0, 300));
+        } else if (r.knn) {
+          recall = knnRecall(x, ds.cols, r.knn, r.knn.length / ds.rows, picked.slice(0, 300));
+        }
+        const trust = trustworthiness(x, ds.cols, r.embedding, 2, K_TRUST, picked);
+        const purity = labelPurity(r.embedding, 2, ds.labels, picked);
+        const phases = r.phases ? Object.entries(r.phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ') : '';
+        rows.push([ds.name, method, fmt(r.seconds, 1), fmt(r.maxRssMB, 0), fmt(recall, 3), fmt(trust, 4), fmt(purity, 3), phases]);
+        console.log(rows[rows.length - 1].join(' | '));
+      }
+      if (!umapJs) rows.push([ds.name, 'umap-js', '372 (notes)', '8100 (notes)', '0.61 (notes)', '-', '-', 'skipped (--quick)']);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`\n${availableParallelism()} cores; trustworthiness as sklearn.manifold.trustworthiness, estimated on sampled points (same sample per data set)`);
+  printTable(rows);
+}
+
+if (require.main === module) {
+  run().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
