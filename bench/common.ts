@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const BENCH_DIR = import.meta.dirname;
+export const BENCH_DIR = process.env.BENCH_DIR ?? import.meta.dirname;
 export const DATA_DIR = join(BENCH_DIR, 'data');
 
 export function median(xs: number[]): number {
@@ -25,8 +25,8 @@ export async function timeMs(fn: () => Promise<unknown>, repeats: number, warmup
   return median(times);
 }
 
-/** Debian's python3 (with python3-numpy), not whatever python3 is first on PATH. */
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+/** Debian's python3 (with python3-numpy), not whatever python3 is first on PATH; BENCH_PYTHON overrides. */
+const PYTHON = process.env.BENCH_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 
 /** Run bench/numpy_ref.py; it times itself with perf_counter and prints JSON. */
 export function numpy(args: string[]): { ms: number; [k: string]: unknown } {

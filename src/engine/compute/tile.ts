@@ -56,26 +56,20 @@ function checkTileSize(maxRows: number, maxCols: number): void {
   }
 }
 
-function rangeOf(range: TileRange, means: Float64Array): { lo: number; hi: number } {
+/** The value range of the codes, given the finite min/max of the cell means (lo > hi: none). */
+function rangeOf(range: TileRange, meansLo: number, meansHi: number): { lo: number; hi: number } {
   if (range.kind === 'fixed') {
     if (!Number.isFinite(range.lo) || !Number.isFinite(range.hi) || range.lo > range.hi) {
       throw new UserError(`tile range must have finite lo <= hi, not [${range.lo}, ${range.hi}]`);
     }
     return { lo: range.lo, hi: range.hi };
   }
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < means.length; i++) {
-    const m = means[i];
-    if (m < lo) lo = m; // NaN (empty cell) compares false
-    if (m > hi) hi = m;
-  }
-  if (lo > hi) return { lo: 0, hi: 0 }; // no finite cell
+  if (meansLo > meansHi) return { lo: 0, hi: 0 }; // no finite cell
   if (range.kind === 'symmetric') {
-    const m = Math.max(Math.abs(lo), Math.abs(hi));
+    const m = Math.max(Math.abs(meansLo), Math.abs(meansHi));
     return { lo: -m, hi: m };
   }
-  return { lo, hi };
+  return { lo: meansLo, hi: meansHi };
 }
 
 /** Codes 0..254 linear over [lo, hi] (value = lo + code * (hi - lo) / 254), rounded to nearest; 255 for NaN. */
@@ -84,15 +78,19 @@ export function quantise(values: Float64Array, lo: number, hi: number): Uint8Arr
   // Halves keep hi - lo finite for ranges near ±max double; scaling by 1/2 is exact.
   const span = hi * 0.5 - lo * 0.5;
   const loH = lo * 0.5;
-  const scale = TOP_CODE / span;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v !== v) out[i] = TILE_NO_VALUE;
-    else if (span > 0) {
-      // q + 0.5 stored into a Uint8Array truncates: round half up, like Math.round.
+  if (span > 0) {
+    const scale = TOP_CODE / span;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      // Round half up; NaN fails both comparisons.
       const q = (v * 0.5 - loH) * scale + 0.5;
-      out[i] = q >= TOP_CODE ? TOP_CODE : q > 0 ? q : 0;
-    } else out[i] = v < lo ? 0 : v > hi ? TOP_CODE : TOP_CODE >> 1;
+      out[i] = q >= TOP_CODE ? TOP_CODE : q > 0 ? q | 0 : v === v ? 0 : TILE_NO_VALUE;
+    }
+  } else {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      out[i] = v !== v ? TILE_NO_VALUE : v < lo ? 0 : v > hi ? TOP_CODE : TOP_CODE >> 1;
+    }
   }
   return out;
 }
@@ -167,34 +165,47 @@ export async function computeTile(model: Model, t: TensorInfo, req: TileParams, 
       }
     }
   };
-  const means = new Float64Array(cells);
+  let tile: Tile;
   try {
     await readLines(model, t, set, visit, { ...readOpts, signal });
-    cellMeans(sum, bad, means, rows, cols, cellRows, cellCols, nr, nc);
+    // The sums become the means, in place.
+    const means = sum;
+    const [meansLo, meansHi] = cellMeans(sum, bad, rows, cols, cellRows, cellCols, nr, nc);
+    const { lo, hi } = rangeOf(req.range, meansLo, meansHi);
+    tile = { viewport: vp, rows, cols, cellRows, cellCols, exact: cellRows === 1 && cellCols === 1, lo, hi, mean: quantise(means, lo, hi) };
+    if (mins && maxs) {
+      for (let i = 0; i < cells; i++) {
+        if (means[i] !== means[i]) mins[i] = maxs[i] = NaN;
+      }
+      tile.min = quantise(mins, lo, hi);
+      tile.max = quantise(maxs, lo, hi);
+    }
   } finally {
     acc.release();
-  }
-  const { lo, hi } = rangeOf(req.range, means);
-  const tile: Tile = { viewport: vp, rows, cols, cellRows, cellCols, exact: cellRows === 1 && cellCols === 1, lo, hi, mean: quantise(means, lo, hi) };
-  if (mins && maxs) {
-    for (let i = 0; i < cells; i++) {
-      if (means[i] !== means[i]) mins[i] = maxs[i] = NaN;
-    }
-    tile.min = quantise(mins, lo, hi);
-    tile.max = quantise(maxs, lo, hi);
   }
   return tile;
 }
 
-/** Mean of the finite values of each cell: cells hold cellRows x cellCols elements, fewer in the last row / column. */
-function cellMeans(sum: Float64Array, bad: Int32Array, means: Float64Array, rows: number, cols: number, cellRows: number, cellCols: number, nr: number, nc: number): void {
+/**
+ * Turn the sums into means of the finite values, in place, and return their finite [min, max].
+ * Cells hold cellRows x cellCols elements, fewer in the last row / column; a cell with no
+ * finite value has sum 0 and divides 0 by 0: NaN.
+ */
+function cellMeans(sum: Float64Array, bad: Int32Array, rows: number, cols: number, cellRows: number, cellCols: number, nr: number, nc: number): [number, number] {
+  const lastCols = nc - (cols - 1) * cellCols;
+  let lo = Infinity;
+  let hi = -Infinity;
   for (let i = 0, c = 0; i < rows; i++) {
     const inRows = Math.min(cellRows, nr - i * cellRows);
+    const full = inRows * cellCols;
     for (let j = 0; j < cols; j++, c++) {
-      const finite = inRows * Math.min(cellCols, nc - j * cellCols) - bad[c];
-      means[c] = finite > 0 ? sum[c] / finite : NaN;
+      const m = sum[c] / ((j === cols - 1 ? inRows * lastCols : full) - bad[c]);
+      sum[c] = m;
+      if (m < lo) lo = m; // NaN compares false
+      if (m > hi) hi = m;
     }
   }
+  return [lo, hi];
 }
 
 /** Per-cell sums of the finite values (float64) and counts of the others (int32), in the kernels' memory when they are available. */
