@@ -13,6 +13,7 @@ import {
   StreamMessageReader,
   StreamMessageWriter,
 } from 'vscode-jsonrpc/node';
+import type { DType } from '../shared/dtypes';
 import { binaryContentTypeDecoder, binaryContentTypeEncoder } from '../shared/binaryCodec';
 import {
   EngineErrorCode,
@@ -26,6 +27,9 @@ import {
 } from '../shared/protocol';
 import { CancelledError, UserError } from './errors';
 import { openModel, type Model } from './safetensors/model';
+import { EditableModel } from './edit/editableModel';
+import { unitFormatter, dataViewOf } from './patch/rowText';
+import { unitOf } from './patch/types';
 import { tensorStats } from './compute/stats';
 import { resolveSlice } from './compute/slice';
 import { computeTile, elementAt, regionSummary } from './compute/tile';
@@ -50,7 +54,8 @@ const progressType = new ProgressType<EngineProgress>();
 
 /** The open models of one engine process and the method implementations over them. */
 export class EngineSession {
-  private readonly models = new Map<string, Model>();
+  /** Each open model is its base seen through the editor's overlay of edits. */
+  private readonly models = new Map<string, EditableModel>();
   private nextModelId = 1;
 
   readonly handlers: Handlers = {
@@ -60,12 +65,12 @@ export class EngineSession {
       requireString(path, 'path');
       const model = await openModel(resolve(path));
       const modelId = `m${this.nextModelId++}`;
-      this.models.set(modelId, model);
+      this.models.set(modelId, new EditableModel(model));
       return { modelId, info: model.info };
     },
 
     close: async ({ modelId }) => {
-      const model = this.model(modelId);
+      const model = this.editable(modelId);
       this.models.delete(modelId);
       await model.close();
       return null;
@@ -116,7 +121,7 @@ export class EngineSession {
       }
     },
 
-    bytes: async ({ modelId, tensor, start, end }) => {
+    bytes: async ({ modelId, tensor, start, end, decode }) => {
       const model = this.model(modelId);
       const t = model.tensor(tensor);
       const size = t.dataOffsets[1] - t.dataOffsets[0];
@@ -126,14 +131,40 @@ export class EngineSession {
       if (end - start > MAX_BYTES_PER_REQUEST) {
         throw new UserError(`byte range ${start}..${end} is too large (at most ${MAX_BYTES_PER_REQUEST} bytes per request)`);
       }
-      return { start, data: await model.read(t, start, end) };
+      const data = await model.read(t, start, end);
+      return decode ? { start, data, values: decodeUnits(t.dtype, start, data) } : { start, data };
+    },
+
+    edit: async ({ modelId, edit }, ctx) => this.editable(modelId).edit(edit, ctx.signal),
+    undoEdit: async ({ modelId, editId }) => this.editable(modelId).undo(editId),
+    redoEdit: async ({ modelId, editId }) => this.editable(modelId).redo(editId),
+    discardEdits: async ({ modelId }) => this.editable(modelId).discard(),
+
+    savePatch: async ({ modelId, path }) => {
+      requireString(path, 'path');
+      return this.editable(modelId).save(path);
+    },
+
+    loadPatch: async ({ modelId, path }) => {
+      requireString(path, 'path');
+      return this.editable(modelId).load(resolve(path));
+    },
+
+    bake: async ({ modelId, path }, ctx) => {
+      requireString(path, 'path');
+      return this.editable(modelId).bake(path, ctx.progress);
     },
   };
 
-  private model(modelId: unknown): Model {
+  private editable(modelId: unknown): EditableModel {
     const model = typeof modelId === 'string' ? this.models.get(modelId) : undefined;
     if (!model) throw new ResponseError(EngineErrorCode.NotFound, `unknown model id ${JSON.stringify(modelId)} (closed, or opened by an earlier engine)`);
     return model;
+  }
+
+  /** The model as edited (reads see the overlay). */
+  private model(modelId: unknown): Model {
+    return this.editable(modelId).view;
   }
 
   async closeAll(): Promise<void> {
@@ -141,6 +172,17 @@ export class EngineSession {
     this.models.clear();
     await Promise.allSettled(models.map((m) => m.close()));
   }
+}
+
+/** Decoded values of the whole units inside [start, start + data.length) (the hex view's value column). */
+function decodeUnits(dtype: DType, start: number, data: Uint8Array): string[] {
+  const u = unitOf(dtype).bytes;
+  const first = Math.ceil(start / u) * u - start;
+  const f = unitFormatter(dtype);
+  const view = dataViewOf(data);
+  const values: string[] = [];
+  for (let at = first; at + u <= data.length; at += u) values.push(...f.text(data, at, view).split(' '));
+  return values;
 }
 
 function requireString(value: unknown, what: string): asserts value is string {

@@ -185,6 +185,46 @@ export interface ModelComparison {
   bytesRead: number;
 }
 
+/** A value operation on a region of a tensor's 2-D view (the editor's region edits). */
+export type EditOp =
+  | { kind: 'set'; value: number }
+  | { kind: 'scale'; factor: number }
+  | { kind: 'add'; amount: number }
+  | { kind: 'clamp'; lo: number; hi: number }
+  | { kind: 'zero' }
+  /** Gaussian noise that depends only on (seed, element index): replaying it gives the same bytes. */
+  | { kind: 'noise'; std: number; seed: number };
+
+/**
+ * One edit of an open model, as the editor records it: small, deterministic JSON (the same
+ * edit of the same bytes gives the same result), so the host can keep a list of them and
+ * replay it after an engine restart or from a backup. Values are rounded to the dtype.
+ */
+export type DocumentEdit =
+  /** `op` on a rectangle of the view `slice` (the whole view when `rect` is absent). */
+  | { type: 'region'; tensor: string; slice: string; rect?: Viewport; op: EditOp }
+  /** Set the element at (row, col) of the view `slice` to `value`. */
+  | { type: 'element'; tensor: string; slice: string; row: number; col: number; value: number }
+  /** Replace raw bytes at `offset` (relative to the tensor's first byte) with `hex` (the hex view). */
+  | { type: 'bytes'; tensor: string; offset: number; hex: string };
+
+export interface EditResult {
+  /** Names this edit in undoEdit / redoEdit (per open model, per engine process). */
+  editId: number;
+  /** One line for people, e.g. `scale [:, :] by 2` (the patch's `# op:` text). */
+  summary: string;
+  /** Elements whose bytes changed (0: the edit changed nothing and was not recorded). */
+  changedElements: number;
+  changedBytes: number;
+}
+
+/** What an open model's overlay holds now. */
+export interface EditState {
+  tensors: number;
+  hunks: number;
+  changedBytes: number;
+}
+
 export interface EngineMethods {
   /** Engine identity; also a liveness check. */
   hello: { params: Record<string, never>; result: { protocol: number; version: string; pid: number } };
@@ -201,9 +241,30 @@ export interface EngineMethods {
   /** Aggregates over a region of a view (for hover over a coarse cell). */
   region: { params: { modelId: string; tensor: string; slice: string; viewport: Viewport }; result: RegionSummary };
   /** Raw bytes of a tensor, byte range relative to the tensor's first byte (hex view). */
-  bytes: { params: { modelId: string; tensor: string; start: number; end: number }; result: { start: number; data: Uint8Array } };
+  bytes: {
+    /** `decode`: also return the decoded values of the whole elements in the range (shortest text that reads back in the dtype). */
+    params: { modelId: string; tensor: string; start: number; end: number; decode?: boolean };
+    result: { start: number; data: Uint8Array; values?: string[] };
+  };
   /** Compare two models by path (A before, B after); progress { done, total } in bytes read. */
   compare: { params: { pathA: string; pathB: string } & WorkDoneParams; result: ModelComparison };
+
+  // ---- Editing. An opened model is its base file seen through an overlay of edits: every
+  // read above (stats, tile, element, bytes...) sees the edits. ----
+  /** Apply an edit to the overlay; it is kept (by editId) for undo and redo. */
+  edit: { params: { modelId: string; edit: DocumentEdit }; result: EditResult };
+  /** Take back an applied edit (its bytes must still be what it wrote: undo in reverse order). */
+  undoEdit: { params: { modelId: string; editId: number }; result: EditState };
+  /** Apply an undone edit again. */
+  redoEdit: { params: { modelId: string; editId: number }; result: EditState };
+  /** Drop every edit (and every kept editId): the overlay shows the base again. */
+  discardEdits: { params: { modelId: string }; result: EditState };
+  /** Write the overlay as a .stpatch of the base (atomic); an empty overlay gives an empty patch. */
+  savePatch: { params: { modelId: string; path: string }; result: EditState & { path: string; summary: string } };
+  /** Replace the overlay with a saved patch after checking that it fits the base (forgets kept edits). */
+  loadPatch: { params: { modelId: string; path: string }; result: EditState & { summary: string } };
+  /** Write base + overlay as a new model at `path` (atomic; never the base itself); progress in bytes of the base. */
+  bake: { params: { modelId: string; path: string } & WorkDoneParams; result: EditState & { path: string; summary: string } };
 }
 
 export type EngineMethod = keyof EngineMethods;

@@ -8,7 +8,7 @@
 // 8 MB; F32/F64/BF16 compute in place on typed arrays, other dtypes through the codec.
 
 import { DTYPE_BITS, type DType } from '../../shared/dtypes';
-import type { TensorInfo, Viewport } from '../../shared/protocol';
+import type { EditOp, TensorInfo, Viewport } from '../../shared/protocol';
 import { resolveSlice, type ResolvedSlice } from '../compute/slice';
 import { decodeElements, elementLocation } from '../dtype/decode';
 import { encodeElement } from '../dtype/encode';
@@ -18,13 +18,8 @@ import { HunkBuilder } from '../patch/hunks';
 import { unitOf, type PatchFragment } from '../patch/types';
 import { gaussian } from './noise';
 
-export type EditOp =
-  | { kind: 'set'; value: number }
-  | { kind: 'scale'; factor: number }
-  | { kind: 'add'; amount: number }
-  | { kind: 'clamp'; lo: number; hi: number }
-  | { kind: 'zero' }
-  | { kind: 'noise'; std: number; seed: number };
+// The op type is shared with the extension host and the webview (they send edits).
+export type { EditOp };
 
 export interface EditRegion {
   tensor: string;
