@@ -120,6 +120,7 @@ test('tiles: block means, min/max, ranges and clamping match a brute-force refer
           [{ row0: 0, row1: 1e9, col0: 0, col1: 1e9 }, 1024, 1024, { kind: 'auto' }, false],
           [{ row0: 0, row1: 30, col0: 0, col1: 50 }, 7, 9, { kind: 'auto' }, true],
           [{ row0: 0, row1: 30, col0: 0, col1: 50 }, 4, 1, { kind: 'symmetric' }, false],
+          [{ row0: 2, row1: 30, col0: 1, col1: 50 }, 5, 7, { kind: 'auto' }, false],
           [{ row0: 3, row1: 17, col0: 5, col1: 44 }, 3, 5, { kind: 'fixed', lo: -1, hi: 2 }, true],
           [{ row0: -5, row1: 12, col0: 40, col1: 400 }, 100, 3, { kind: 'symmetric' }, true],
           [{ row0: 1, row1: 29, col0: 1, col1: 49 }, 1, 1, { kind: 'auto' }, true],

@@ -7,7 +7,7 @@ import { TILE_NO_VALUE, type ElementInfo, type RegionSummary, type Tile, type Ti
 import { decodeElements, elementLocation, elementText } from '../dtype/decode';
 import { UserError } from '../errors';
 import type { Model } from '../safetensors/model';
-import { readLines, type LineSet, type ReadOptions, type Values } from './lines';
+import { readLines, type LineSet, type LineVisitor, type ReadOptions, type Values } from './lines';
 import { resolveSlice, type ResolvedSlice } from './slice';
 import { kernels } from './wasm/kernels';
 
@@ -115,56 +115,65 @@ export async function computeTile(model: Model, t: TensorInfo, req: TileParams, 
   const { rowsOuter, set, outerOf } = viewportLines(view, vp);
   // Cell index = outerCell * outerMul + innerCell * innerMul.
   const [outer0, outerCell, outerMul, innerCell, innerMul] = rowsOuter ? [vp.row0, cellRows, cols, cellCols, 1] : [vp.col0, cellCols, 1, cellRows, cols];
-  const k = acc.kernels;
-
   const { sum, bad } = acc;
-  const visit = (v: Values, at: number, n: number, line: number, inner0: number): void => {
-    const base = Math.floor((outerOf(line) - outer0) / outerCell) * outerMul;
-    let j = at;
-    const end = at + n;
-    let pos = inner0; // inner index within the viewport
-    if (innerCell === 1 && mins === null) {
-      // Exact along the line (the common overview case): one element per cell.
-      let c = base + pos * innerMul;
+  const k = acc.kernels;
+  const cellBase = (line: number) => Math.floor((outerOf(line) - outer0) / outerCell) * outerMul;
+
+  // Two ways to fill the cells.
+  let visit: LineVisitor;
+  if (innerCell === 1 && mins === null) {
+    // One element per cell along the line (the common overview of a narrow matrix).
+    visit = (v, at, n, line, inner0) => {
+      let c = cellBase(line) + inner0 * innerMul;
+      let j = at;
       if (k && innerMul === 1 && v instanceof Float32Array && k.owns(v)) {
         const simd = n & ~3;
         k.accumRow(v.byteOffset + at * 4, simd, acc.sumPtr + c * 8, acc.badPtr + c * 4);
         j += simd;
         c += simd;
       }
-      for (; j < end; j++, c += innerMul) {
+      for (; j < at + n; j++, c += innerMul) {
         const x = v[j];
         if (x - x === 0) sum[c] += x;
         else bad[c]++;
       }
-      return;
-    }
-    while (j < end) {
-      const cell = Math.floor(pos / innerCell);
-      const take = Math.min(end - j, (cell + 1) * innerCell - pos);
-      const stop = j + take;
-      const c = base + cell * innerMul;
-      let s = 0;
-      let nonFinite = 0;
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (; j < stop; j++) {
-        const x = v[j];
-        if (x - x === 0) {
-          s += x;
-          if (x < lo) lo = x;
-          if (x > hi) hi = x;
-        } else nonFinite++;
+    };
+  } else {
+    // General: runs of a line within one cell, with min/max when asked. (Adding wide rows
+    // column by column with the kernel and folding the columns into cells in JavaScript
+    // measured no faster: 94 ms for a 4096 x 11008 BF16 overview either way, numpy ~170 ms.)
+    visit = (v, at, n, line, inner0) => {
+      const base = cellBase(line);
+      let j = at;
+      const end = at + n;
+      let pos = inner0; // inner index within the viewport
+      while (j < end) {
+        const cell = Math.floor(pos / innerCell);
+        const take = Math.min(end - j, (cell + 1) * innerCell - pos);
+        const stop = j + take;
+        const c = base + cell * innerMul;
+        let s = 0;
+        let nonFinite = 0;
+        let lo = Infinity;
+        let hi = -Infinity;
+        for (; j < stop; j++) {
+          const x = v[j];
+          if (x - x === 0) {
+            s += x;
+            if (x < lo) lo = x;
+            if (x > hi) hi = x;
+          } else nonFinite++;
+        }
+        pos += take;
+        sum[c] += s;
+        bad[c] += nonFinite;
+        if (mins !== null && maxs !== null) {
+          if (lo < mins[c]) mins[c] = lo;
+          if (hi > maxs[c]) maxs[c] = hi;
+        }
       }
-      pos += take;
-      sum[c] += s;
-      bad[c] += nonFinite;
-      if (mins !== null && maxs !== null) {
-        if (lo < mins[c]) mins[c] = lo;
-        if (hi > maxs[c]) maxs[c] = hi;
-      }
-    }
-  };
+    };
+  }
   let tile: Tile;
   try {
     await readLines(model, t, set, visit, { ...readOpts, signal });
