@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatBytes, formatCount, formatIndexRange, formatInt, formatShape, formatTick, formatValue, spaceHex } from '../../src/webviews/modelEditor/format';
+import { formatBytes, formatCount, formatInt, formatShape, formatTick, formatValue, spaceHex } from '../../src/webviews/modelEditor/format';
 
 test('sizes and counts in human units', () => {
   assert.equal(formatBytes(0), '0 B');
@@ -27,7 +27,5 @@ test('values keep 6 significant digits and name special values', () => {
   assert.equal(formatValue(null), '—');
   assert.equal(formatTick(0.6000000000000001, 0.2), '0.6');
   assert.equal(formatTick(200, 100), '200');
-  assert.equal(formatIndexRange(3, 4), '3');
-  assert.equal(formatIndexRange(3, 7), '3..6');
   assert.equal(spaceHex('3f800000'), '3f 80 00 00');
 });

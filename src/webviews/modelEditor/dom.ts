@@ -22,10 +22,6 @@ export function append(el: Element, ...children: Child[]): void {
   }
 }
 
-export function icon(name: string): HTMLElement {
-  return h('span', { class: `codicon codicon-${name}`, 'aria-hidden': 'true' });
-}
-
 /** Calls `fn` once `ms` after the last call; `cancel()` drops a pending call. */
 export function debounce<A extends unknown[]>(fn: (...args: A) => void, ms: number): ((...args: A) => void) & { cancel(): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -50,12 +50,6 @@ export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
 /**
  * A value for display: compact but precise enough to tell neighbours apart (6 significant
  * digits), exponent notation for very small or large magnitudes.
@@ -79,11 +73,6 @@ export function formatTick(v: number, step: number): string {
   if (a >= 1e5 || a < 1e-3) return v.toExponential(Math.max(0, Math.min(6, Math.ceil(-Math.log10(step / a)))));
   const decimals = Math.max(0, Math.min(10, Math.ceil(-Math.log10(step) + 1e-9)));
   return v.toFixed(decimals);
-}
-
-/** "a..b" for an index range [begin, end) with more than one element, else "a". */
-export function formatIndexRange(begin: number, end: number): string {
-  return end - begin <= 1 ? String(begin) : `${begin}..${end - 1}`;
 }
 
 /** Lowercase hex string in groups of bytes: "3f800000" -> "3f 80 00 00". */

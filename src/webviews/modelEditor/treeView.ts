@@ -9,7 +9,7 @@ import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import type { VscodeTreeItem } from '@vscode-elements/elements/dist/vscode-tree-item/vscode-tree-item.js';
 import type { VscodeTextfield } from '@vscode-elements/elements/dist/vscode-textfield/vscode-textfield.js';
 import type { TensorInfo } from '../../shared/protocol';
-import { debounce, h, icon } from './dom';
+import { debounce, h } from './dom';
 import { formatBytes, formatCount, formatShape } from './format';
 import { ancestorsOf, buildTensorTree, filterTree, groupsToOpen, ROOT, type TensorTree } from './tensorTree';
 
