@@ -16,8 +16,8 @@ import { themeColors } from './theme';
 
 // Top margin leaves room for plotly's mode bar above the plot; right margin holds our colour bar.
 const MARGIN = { l: 56, r: 76, t: 28, b: 34 };
-const MAX_SIDE = 16384;
-const NO_VALUE_COLOR = '#8c8c8c'; // the engine's limit on tile rows/cols
+const MAX_SIDE = 16384; // the engine's limit on tile rows/cols
+const NO_VALUE_COLOR = '#8c8c8c';
 const HOVER_DEBOUNCE_MS = 50;
 const CACHE_LIMIT = 2000;
 
