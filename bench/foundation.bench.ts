@@ -1,6 +1,7 @@
 // Foundation bench: header parsing, heatmap tiles and statistics against numpy doing the
 // same work on the same files in the same run (ratio = ours / numpy, goal <= 1), and the
-// bytes a heatmap view sends per screen pixel (goal <= 2).
+// bytes a heatmap view sends per screen pixel (goal <= 2). Warm runs: each time is the median
+// of several runs after a warm-up run, numpy's measured inside Python (start-up excluded).
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { openModel } from '../src/engine/safetensors/model';
 import { writeSafetensors, type TensorToWrite } from '../src/engine/safetensors/writer';
 import { tensorStats } from '../src/engine/compute/stats';
 import { computeTile } from '../src/engine/compute/tile';
+import { setSimdEnabled } from '../src/engine/compute/wasm/kernels';
 import { DATA_DIR, ensureDataDir, fmt, hasNumpy, numpy, table, timeMs } from './common';
 
 const HEADER_FILE = join(DATA_DIR, 'header1000.safetensors');
@@ -69,9 +71,18 @@ export default async function foundation(): Promise<void> {
   await generate();
   const withNumpy = hasNumpy();
   if (!withNumpy) console.log('numpy not found (apt-get install -y python3-numpy): printing our times only');
-  const rows: string[][] = [['case', 'ours ms', 'numpy ms', 'ratio']];
-  const row = (name: string, ours: number, theirs: number | null) =>
-    rows.push([name, fmt(ours), theirs === null ? '-' : fmt(theirs), theirs === null ? '-' : fmt(ours / theirs)]);
+  // "no SIMD": the same code with the WebAssembly kernels off (the plain JavaScript loops).
+  const rows: string[][] = [['case', 'ours ms', 'numpy ms', 'ratio', 'no SIMD ms']];
+  const row = (name: string, ours: number, theirs: number | null, plain: number | null = null) =>
+    rows.push([name, fmt(ours), theirs === null ? '-' : fmt(theirs), theirs === null ? '-' : fmt(ours / theirs), plain === null ? '-' : fmt(plain)]);
+  const withoutSimd = async (fn: () => Promise<number>): Promise<number> => {
+    setSimdEnabled(false);
+    try {
+      return await fn();
+    } finally {
+      setSimdEnabled(true);
+    }
+  };
 
   // (1) Open a 1000-tensor header.
   const headerIters = 300;
@@ -85,14 +96,17 @@ export default async function foundation(): Promise<void> {
   const overview = () => computeTile(tileModel, tt, { slice: '', viewport: full, maxRows: 1024, maxCols: 1024, range: { kind: 'auto' } });
   const tile = await overview();
   const tileMs = await timeMs(overview, 7);
-  row(`overview tile ${tile.rows}x${tile.cols} of 32000x512 BF16`, tileMs, withNumpy ? numpy(['tile', TILE_FILE, String(tt.fileOffset), ...TILE_SHAPE.map(String), '1024', '1024', '7']).ms : null);
+  const tilePlainMs = await withoutSimd(() => timeMs(overview, 7));
+  const tileNumpy = withNumpy ? numpy(['tile', TILE_FILE, String(tt.fileOffset), ...TILE_SHAPE.map(String), '1024', '1024', '7']).ms : null;
+  row(`overview tile ${tile.rows}x${tile.cols} of 32000x512 BF16`, tileMs, tileNumpy, tilePlainMs);
 
   // (3) Full statistics of a 256 MiB F32 tensor.
   const statsModel = await openModel(STATS_FILE);
   const st = statsModel.tensor('w');
   const statsMs = await timeMs(() => tensorStats(statsModel, st), 5);
+  const statsPlainMs = await withoutSimd(() => timeMs(() => tensorStats(statsModel, st), 3));
   const numel = STATS_SHAPE[0] * STATS_SHAPE[1];
-  row('stats of 256 MiB F32', statsMs, withNumpy ? numpy(['stats', STATS_FILE, String(st.fileOffset), String(numel), '64', '5']).ms : null);
+  row('stats of 256 MiB F32', statsMs, withNumpy ? numpy(['stats', STATS_FILE, String(st.fileOffset), String(numel), '64', '5']).ms : null, statsPlainMs);
   table(rows);
 
   // (4) Bytes sent per heatmap view of 1200 x 800 pixels (whole tensor in view).

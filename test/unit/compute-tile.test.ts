@@ -158,6 +158,7 @@ test('tiles: exact mode gives the element values; a zoomed viewport reads only i
     assert.ok(bytes() <= 10 * 255, `read ${bytes()} bytes for a 10-row viewport`);
     await assert.rejects(computeTile(model, t, { slice: '[0, 0, 0]', viewport: vp, maxRows: 8, maxCols: 8, range: { kind: 'auto' } }), UserError);
     await assert.rejects(computeTile(model, t, { slice: '', viewport: vp, maxRows: 0, maxCols: 8, range: { kind: 'auto' } }), UserError);
+    await assert.rejects(computeTile(model, t, { slice: '', viewport: vp, maxRows: 16384, maxCols: 16384, range: { kind: 'auto' } }), /too large/);
     await assert.rejects(computeTile(model, t, { slice: '', viewport: vp, maxRows: 8, maxCols: 8, range: { kind: 'fixed', lo: 2, hi: 1 } }), UserError);
     const ac = new AbortController();
     ac.abort();

@@ -21,6 +21,8 @@ export interface TileParams {
 }
 
 const MAX_TILE_SIDE = 16384;
+/** 4096 x 4096: far more than a screen, and 200 MB of accumulators at most. */
+const MAX_TILE_CELLS = 1 << 24;
 const TOP_CODE = TILE_NO_VALUE - 1; // 254
 
 /** The viewport clamped to the view: 0 <= row0 <= row1 <= rows, same for columns. */
@@ -54,6 +56,7 @@ function checkTileSize(maxRows: number, maxCols: number): void {
   for (const [what, v] of [['maxRows', maxRows], ['maxCols', maxCols]] as const) {
     if (!Number.isInteger(v) || v < 1 || v > MAX_TILE_SIDE) throw new UserError(`tile ${what} must be a whole number from 1 to ${MAX_TILE_SIDE}, not ${v}`);
   }
+  if (maxRows * maxCols > MAX_TILE_CELLS) throw new UserError(`a tile of ${maxRows} x ${maxCols} cells is too large (at most ${MAX_TILE_CELLS} cells)`);
 }
 
 /** The value range of the codes, given the finite min/max of the cell means (lo > hi: none). */
