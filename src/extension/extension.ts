@@ -5,7 +5,12 @@ import { registerCommands } from './commands';
 import { WindowEngine } from './windowEngine';
 import { ModelEditorProvider } from './modelEditorProvider';
 
-export function activate(context: vscode.ExtensionContext): void {
+/** What activate() returns: the window's engine client, for integration tests and other extensions. */
+export interface TensorscopeApi {
+  readonly engine: WindowEngine['client'];
+}
+
+export function activate(context: vscode.ExtensionContext): TensorscopeApi {
   const log = vscode.window.createOutputChannel('Tensorscope', { log: true });
   const engine = new WindowEngine(vscode.Uri.joinPath(context.extensionUri, 'dist', 'cli.js').fsPath, log);
   context.subscriptions.push(
@@ -16,6 +21,7 @@ export function activate(context: vscode.ExtensionContext): void {
   );
   const editors = ModelEditorProvider.register(context, engine, log);
   registerCommands(context, editors);
+  return { get engine() { return engine.client; } };
 }
 
 export function deactivate(): void {
