@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fitProjection, loadProjection, placeRows, projectMatrix, saveProjection, matrixSource, type Projection } from '../../src/engine/projection/index';
 import { findAbParams } from '../../src/engine/projection/curve';
+import { fuzzySimplicialSet } from '../../src/engine/projection/fuzzyGraph';
+import { optimizeLayout } from '../../src/engine/projection/layout';
 import { Random } from '../../src/engine/projection/random';
 import { openModel } from '../../src/engine/safetensors/model';
 import { CancelledError } from '../../src/engine/errors';
@@ -142,6 +144,20 @@ test('worker thread: the same embedding as in this thread, progress reported, ca
   });
   await assert.rejects(run, CancelledError);
   assert.ok(Date.now() - started < 20_000);
+});
+
+test('layout: two threads (a worker and this one) give exactly the single-thread result', async () => {
+  const p = await fit2d();
+  const graph = fuzzySimplicialSet(p.knn!, 15);
+  const start = new Float64Array(480 * 2).map((_, i) => (i * 7919) % 1000 / 100);
+  const results: Float64Array[] = [];
+  for (const threads of [1, 2] as const) {
+    const e = Float64Array.from(start);
+    await optimizeLayout(e, graph, { dim: 2, epochs: 40, a: p.a, b: p.b, seed: 5, threads });
+    results.push(e);
+  }
+  assert.deepEqual(results[1], results[0]);
+  assert.notDeepEqual(results[0], start);
 });
 
 test("curve parameters equal umap-learn's find_ab_params", () => {

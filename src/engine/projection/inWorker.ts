@@ -4,12 +4,14 @@ import { existsSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CancelledError, UserError } from '../errors';
+import type { LayoutShared } from './layout';
 import type { Projection, ProjectionOptions } from './projection';
 import type { ProjectionProgress, RunControl } from './types';
 
 export type WorkerJob =
   | { kind: 'tensor'; path: string; tensor: string; options: ProjectionOptions }
-  | { kind: 'matrix'; data: Float32Array; rows: number; cols: number; label: string; options: ProjectionOptions };
+  | { kind: 'matrix'; data: Float32Array; rows: number; cols: number; label: string; options: ProjectionOptions }
+  | { kind: 'layout'; shared: LayoutShared };
 
 export type WorkerMessage =
   | { type: 'progress'; progress: ProjectionProgress }
@@ -20,7 +22,7 @@ export type WorkerMessage =
  * The worker: the bundled script next to the engine bundle, else (tests, running from
  * source) a bootstrap that registers tsx and loads worker.ts.
  */
-function createWorker(job: WorkerJob): Worker {
+export function createWorker(job: WorkerJob): Worker {
   const bundled = nodePath.join(__dirname, 'projectionWorker.js');
   if (existsSync(bundled)) return new Worker(bundled, { workerData: job });
   const source = nodePath.join(__dirname, 'worker.ts');

@@ -1,12 +1,26 @@
 // UMAP's layout: stochastic gradient descent with negative sampling on the edges of the
-// fuzzy graph, as umap-learn's optimize_layout_euclidean (single-threaded, so the result is
-// the same for the same seed): an edge of weight w is sampled every max_w / w epochs, each
-// sample attracts its two ends and repels the head from negative_sample_rate random points;
-// the learning rate falls linearly to 0; gradients are clipped to [-4, 4]. One difference:
-// a sample's repulsions are all computed from the same head position and then summed.
-import { throwIfAborted } from '../errors';
+// fuzzy graph, as umap-learn's optimize_layout_euclidean: an edge of weight w is sampled
+// every max_w / w epochs, each sample attracts its two ends and repels the head from
+// negative_sample_rate random points; the learning rate falls linearly to 0; gradients are
+// clipped to [-4, 4].
+//
+// Two threads, same result as one. The points are split into two parts with about equal
+// numbers of edges; each part moves its own points (the heads of its edges). Within an
+// epoch a part sees its own points live and the other part's as they were at the start of
+// the epoch (a snapshot); its moves of the other part's points (edge tails) are collected
+// and applied at the end of the epoch. No value is read while another thread may write it,
+// so the parts can run in parallel (a worker thread and this one, meeting at a barrier
+// after each epoch) or one after the other with identical results: the embedding depends
+// only on the seed. Small layouts run both parts in this thread.
+//
+// Differences from umap-learn, all within SGD's noise: the one-epoch-stale view of the
+// other part, a sample's repulsions computed from the same head position and summed, and
+// the curve coefficients interpolated from tables (curveTable.ts).
+import { Worker } from 'node:worker_threads';
+import { CancelledError, throwIfAborted } from '../errors';
 import { attractExact, curveTables, lookup, repelExact } from './curveTable';
 import type { FuzzyGraph } from './fuzzyGraph';
+import { createWorker } from './inWorker';
 import { Random } from './random';
 import type { RunControl } from './types';
 
@@ -19,82 +33,269 @@ export interface LayoutOptions extends RunControl {
   negativeSampleRate?: number;
   learningRate?: number;
   repulsionStrength?: number;
+  /** 1: both parts in this thread; 2: the second part in a worker. Default: 2 from PARALLEL_MIN_POINTS. */
+  threads?: 1 | 2;
 }
 
-/** Moves `embedding` (n x dim, row-major, float64) in place. */
-export function optimizeLayout(embedding: Float64Array, graph: FuzzyGraph, opts: LayoutOptions): void {
-  const { dim, epochs, a, b, signal, onProgress } = opts;
-  if (dim !== 2 && dim !== 3) throw new Error(`layout dimensions must be 2 or 3, not ${dim}`);
-  const negativeRate = opts.negativeSampleRate ?? 5;
-  const initialAlpha = opts.learningRate ?? 1;
-  const gamma = opts.repulsionStrength ?? 1;
-  const n = graph.n;
-  const rng = new Random(opts.seed);
+/** Below this many points a worker's start costs more than it saves. */
+export const PARALLEL_MIN_POINTS = 4000;
 
-  // Edges as COO; weights below max / epochs would never be sampled (umap-learn drops them).
+/** Everything both parts read; typed arrays on SharedArrayBuffers when a worker takes part. */
+export interface LayoutShared {
+  n: number;
+  dim: number;
+  epochs: number;
+  a: number;
+  b: number;
+  gamma: number;
+  negativeRate: number;
+  initialAlpha: number;
+  /** Points [split, n) belong to part 1, edges [edgeSplit, count) too (edges are sorted by head). */
+  split: number;
+  edgeSplit: number;
+  head: Int32Array;
+  tail: Int32Array;
+  epochsPerSample: Float64Array;
+  /** Live positions (n x dim) and their snapshot at the start of the epoch. */
+  pos: Float64Array;
+  snap: Float64Array;
+  /** delta[p]: part p's moves of the other part's points during this epoch (n x dim). */
+  delta: [Float64Array, Float64Array];
+  /** Per-part xorshift32 seeds. */
+  seeds: [number, number];
+  /** [barrier count, barrier generation, stop flag (1 failed, 2 cancelled)]. */
+  control: Int32Array;
+}
+
+const COUNT = 0;
+const GENERATION = 1;
+const STOP = 2;
+
+/** Moves `embedding` (n x dim, row-major, float64) in place. */
+export async function optimizeLayout(embedding: Float64Array, graph: FuzzyGraph, opts: LayoutOptions): Promise<void> {
+  const { dim, epochs, signal, onProgress } = opts;
+  if (dim !== 2 && dim !== 3) throw new Error(`layout dimensions must be 2 or 3, not ${dim}`);
+  const n = graph.n;
+  const threads = opts.threads ?? (n >= PARALLEL_MIN_POINTS ? 2 : 1);
+  const shared = prepare(embedding, graph, opts, threads === 2);
+  if (threads === 1) {
+    const parts = [new Part(shared, 0), new Part(shared, 1)];
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      throwIfAborted(signal);
+      parts[0].epoch(epoch);
+      parts[1].epoch(epoch);
+      parts[0].endEpoch();
+      parts[1].endEpoch();
+      onProgress?.({ phase: 'layout', done: epoch + 1, total: epochs });
+    }
+  } else {
+    const worker = createWorker({ kind: 'layout', shared });
+    const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+    try {
+      // Wait (without blocking) until the worker runs its loop: this thread then blocks at
+      // each barrier, where no worker error event could reach it.
+      await new Promise<void>((resolve, reject) => {
+        worker.once('message', () => resolve());
+        worker.once('error', reject);
+        worker.once('exit', (code) => reject(new Error(`the layout worker exited with code ${code}`)));
+      });
+      const part = new Part(shared, 0);
+      for (let epoch = 0; epoch < epochs; epoch++) {
+        if (signal?.aborted) {
+          stop(shared.control, 2);
+          throw new CancelledError();
+        }
+        part.epoch(epoch);
+        barrier(shared.control);
+        part.endEpoch();
+        barrier(shared.control);
+        onProgress?.({ phase: 'layout', done: epoch + 1, total: epochs });
+      }
+    } catch (e) {
+      stop(shared.control, 2);
+      void worker.terminate();
+      if (e instanceof LayoutAborted) throw new Error('the layout worker failed');
+      throw e;
+    }
+    await exited;
+  }
+  embedding.set(shared.pos);
+}
+
+/** Part 1 of a parallel layout, in a worker thread; `ready` tells the other thread it runs. */
+export function runLayoutWorker(shared: LayoutShared, ready: () => void): void {
+  const part = new Part(shared, 1);
+  ready();
+  try {
+    for (let epoch = 0; epoch < shared.epochs; epoch++) {
+      part.epoch(epoch);
+      barrier(shared.control);
+      part.endEpoch();
+      barrier(shared.control);
+    }
+  } catch (e) {
+    if (e instanceof LayoutAborted) return;
+    stop(shared.control, 1);
+    throw e;
+  }
+}
+
+class LayoutAborted extends Error {}
+
+/** Raise the stop flag and wake the other thread. */
+function stop(control: Int32Array, why: 1 | 2): void {
+  Atomics.compareExchange(control, STOP, 0, why);
+  Atomics.add(control, GENERATION, 1);
+  Atomics.notify(control, GENERATION);
+}
+
+/** Both threads wait here; the stop flag ends the wait with LayoutAborted. */
+function barrier(control: Int32Array): void {
+  const generation = Atomics.load(control, GENERATION);
+  if (Atomics.load(control, STOP) !== 0) throw new LayoutAborted();
+  if (Atomics.add(control, COUNT, 1) === 1) {
+    Atomics.store(control, COUNT, 0);
+    Atomics.add(control, GENERATION, 1);
+    Atomics.notify(control, GENERATION);
+    return;
+  }
+  // Spin briefly first: with both threads on their own cores the other one is usually
+  // microseconds away, less than a sleep and wake-up costs.
+  for (let spin = 0; spin < 20000 && Atomics.load(control, GENERATION) === generation; spin++);
+  while (Atomics.load(control, GENERATION) === generation) Atomics.wait(control, GENERATION, generation, 1000);
+  if (Atomics.load(control, STOP) !== 0) throw new LayoutAborted();
+}
+
+function prepare(embedding: Float64Array, graph: FuzzyGraph, opts: LayoutOptions, parallel: boolean): LayoutShared {
+  const { dim, epochs } = opts;
+  const n = graph.n;
+  const make = <T extends Float64Array | Int32Array>(C: { new (b: ArrayBufferLike): T; BYTES_PER_ELEMENT: number }, length: number): T =>
+    new C(parallel ? new SharedArrayBuffer(length * C.BYTES_PER_ELEMENT) : new ArrayBuffer(length * C.BYTES_PER_ELEMENT));
+
+  // Edges as COO sorted by head; weights below max / epochs would never be sampled (umap-learn drops them).
   let maxWeight = 0;
   for (let x = 0; x < graph.weights.length; x++) maxWeight = Math.max(maxWeight, graph.weights[x]);
+  const minWeight = maxWeight / epochs;
   let count = 0;
-  for (let x = 0; x < graph.weights.length; x++) if (graph.weights[x] >= maxWeight / epochs) count++;
-  const head = new Int32Array(count);
-  const tail = new Int32Array(count);
-  const epochsPerSample = new Float64Array(count);
+  for (let x = 0; x < graph.weights.length; x++) if (graph.weights[x] >= minWeight) count++;
+  const head = make(Int32Array, count);
+  const tail = make(Int32Array, count);
+  const epochsPerSample = make(Float64Array, count);
   let e = 0;
   for (let i = 0; i < n; i++) {
     for (let x = graph.rowStart[i]; x < graph.rowStart[i + 1]; x++) {
-      if (graph.weights[x] < maxWeight / epochs) continue;
+      if (graph.weights[x] < minWeight) continue;
       head[e] = i;
       tail[e] = graph.cols[x];
       epochsPerSample[e] = maxWeight / graph.weights[x];
       e++;
     }
   }
-  const epochsPerNegative = new Float64Array(count);
-  for (let x = 0; x < count; x++) epochsPerNegative[x] = epochsPerSample[x] / negativeRate;
-  const nextSample = Float64Array.from(epochsPerSample);
-  const nextNegative = Float64Array.from(epochsPerNegative);
+  // Split where half of the sampling work (sum of 1 / epochsPerSample) is done.
+  let work = 0;
+  for (let x = 0; x < count; x++) work += 1 / epochsPerSample[x];
+  let edgeSplit = 0;
+  for (let acc = 0; edgeSplit < count && acc < work / 2; edgeSplit++) acc += 1 / epochsPerSample[edgeSplit];
+  while (edgeSplit > 0 && edgeSplit < count && head[edgeSplit] === head[edgeSplit - 1]) edgeSplit++;
+  const split = edgeSplit < count ? head[edgeSplit] : n;
 
-  const { attract, repel } = curveTables(a, b, gamma);
-  // Negative samples come from a xorshift32 stream held in a local variable (a PRNG object's
-  // call costs more than the rest of a negative step); seeded from the run's seed.
-  let x32 = rng.int32() | 1;
-  const toIndex = n / 4294967296;
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    throwIfAborted(signal);
-    const alpha = initialAlpha * (1 - epoch / epochs);
-    for (let x = 0; x < count; x++) {
-      if (nextSample[x] > epoch) continue;
+  const pos = make(Float64Array, n * dim);
+  pos.set(embedding);
+  const snap = make(Float64Array, n * dim);
+  snap.set(embedding);
+  const rng = new Random(opts.seed);
+  return {
+    n,
+    dim,
+    epochs,
+    a: opts.a,
+    b: opts.b,
+    gamma: opts.repulsionStrength ?? 1,
+    negativeRate: opts.negativeSampleRate ?? 5,
+    initialAlpha: opts.learningRate ?? 1,
+    split,
+    edgeSplit,
+    head,
+    tail,
+    epochsPerSample,
+    pos,
+    snap,
+    delta: [make(Float64Array, n * dim), make(Float64Array, n * dim)],
+    seeds: [rng.int32() | 1, rng.int32() | 1],
+    control: make(Int32Array, 4),
+  };
+}
+
+/** One part's state and its epoch loop. */
+class Part {
+  private readonly lo: number;
+  private readonly hi: number;
+  private readonly e0: number;
+  private readonly e1: number;
+  private readonly nextSample: Float64Array;
+  private readonly nextNegative: Float64Array;
+  private readonly attract: Float64Array;
+  private readonly repel: Float64Array;
+  private x32: number;
+
+  constructor(private readonly s: LayoutShared, private readonly part: 0 | 1) {
+    this.lo = part === 0 ? 0 : s.split;
+    this.hi = part === 0 ? s.split : s.n;
+    this.e0 = part === 0 ? 0 : s.edgeSplit;
+    this.e1 = part === 0 ? s.edgeSplit : s.head.length;
+    this.nextSample = s.epochsPerSample.slice(this.e0, this.e1);
+    this.nextNegative = this.nextSample.map((v) => v / s.negativeRate);
+    const tables = curveTables(s.a, s.b, s.gamma);
+    this.attract = tables.attract;
+    this.repel = tables.repel;
+    this.x32 = s.seeds[part];
+  }
+
+  epoch(epoch: number): void {
+    const { dim, n, a, b, gamma, head, tail, epochsPerSample, pos, snap } = this.s;
+    const { lo, hi, e0, e1, nextSample, nextNegative, attract, repel } = this;
+    const delta = this.s.delta[this.part];
+    const negativeRate = this.s.negativeRate;
+    const alpha = this.s.initialAlpha * (1 - epoch / this.s.epochs);
+    const toIndex = n / 4294967296;
+    let x32 = this.x32;
+    const lo3 = lo * dim;
+    const hi3 = hi * dim;
+    for (let x = e0; x < e1; x++) {
+      const local = x - e0;
+      if (nextSample[local] > epoch) continue;
       const j = head[x] * dim;
       const k = tail[x] * dim;
+      const own = k >= lo3 && k < hi3;
+      const other = own ? pos : snap;
       // Written out for 2 and 3 dimensions: the loop body is the whole cost of the layout.
-      let c0 = embedding[j];
-      let c1 = embedding[j + 1];
-      let c2 = dim === 3 ? embedding[j + 2] : 0;
-      let t0 = c0 - embedding[k];
-      let t1 = c1 - embedding[k + 1];
-      let t2 = dim === 3 ? c2 - embedding[k + 2] : 0;
+      let c0 = pos[j];
+      let c1 = pos[j + 1];
+      let c2 = dim === 3 ? pos[j + 2] : 0;
+      let t0 = c0 - other[k];
+      let t1 = c1 - other[k + 1];
+      let t2 = dim === 3 ? c2 - other[k + 2] : 0;
       let d2 = t0 * t0 + t1 * t1 + t2 * t2;
       if (d2 > 0) {
         let coeff = lookup(attract, d2);
         if (coeff !== coeff) coeff = attractExact(d2, a, b); // outside the table
         const g0 = clip(coeff * t0) * alpha;
         const g1 = clip(coeff * t1) * alpha;
+        const g2 = dim === 3 ? clip(coeff * t2) * alpha : 0;
         c0 += g0;
         c1 += g1;
-        embedding[k] -= g0;
-        embedding[k + 1] -= g1;
-        if (dim === 3) {
-          const g2 = clip(coeff * t2) * alpha;
-          c2 += g2;
-          embedding[k + 2] -= g2;
-        }
+        c2 += g2;
+        const moved = own ? pos : delta;
+        moved[k] -= g0;
+        moved[k + 1] -= g1;
+        if (dim === 3) moved[k + 2] -= g2;
       }
-      nextSample[x] += epochsPerSample[x];
+      nextSample[local] += epochsPerSample[x];
 
       // Repulsion from negative samples, all measured from the head's position after the
-      // attraction: independent of each other, so the CPU overlaps them (chaining each on the
-      // previous one's move made the layout latency-bound, ~3x slower).
-      const negatives = Math.floor((epoch - nextNegative[x]) / epochsPerNegative[x]);
+      // attraction, so they do not wait on each other.
+      const perNegative = epochsPerSample[x] / negativeRate;
+      const negatives = Math.floor((epoch - nextNegative[local]) / perNegative);
       let r0 = 0;
       let r1 = 0;
       let r2 = 0;
@@ -104,9 +305,10 @@ export function optimizeLayout(embedding: Float64Array, graph: FuzzyGraph, opts:
         x32 ^= x32 << 5;
         const o = Math.floor((x32 >>> 0) * toIndex) * dim;
         if (o === j) continue;
-        t0 = c0 - embedding[o];
-        t1 = c1 - embedding[o + 1];
-        t2 = dim === 3 ? c2 - embedding[o + 2] : 0;
+        const seen = o >= lo3 && o < hi3 ? pos : snap;
+        t0 = c0 - seen[o];
+        t1 = c1 - seen[o + 1];
+        t2 = dim === 3 ? c2 - seen[o + 2] : 0;
         d2 = t0 * t0 + t1 * t1 + t2 * t2;
         if (d2 <= 0) continue;
         let coeff = lookup(repel, d2);
@@ -115,18 +317,27 @@ export function optimizeLayout(embedding: Float64Array, graph: FuzzyGraph, opts:
         r1 += clip(coeff * t1);
         if (dim === 3) r2 += clip(coeff * t2);
       }
-      c0 += r0 * alpha;
-      c1 += r1 * alpha;
-      c2 += r2 * alpha;
-      embedding[j] = c0;
-      embedding[j + 1] = c1;
-      if (dim === 3) embedding[j + 2] = c2;
-      nextNegative[x] += negatives * epochsPerNegative[x];
+      pos[j] = c0 + r0 * alpha;
+      pos[j + 1] = c1 + r1 * alpha;
+      if (dim === 3) pos[j + 2] = c2 + r2 * alpha;
+      nextNegative[local] += negatives * perNegative;
     }
-    onProgress?.({ phase: 'layout', done: epoch + 1, total: epochs });
+    this.x32 = x32;
+  }
+
+  /** After both parts' epoch: take the other part's moves of our points, refresh our snapshot. */
+  endEpoch(): void {
+    const { dim, pos, snap } = this.s;
+    const incoming = this.s.delta[this.part === 0 ? 1 : 0];
+    for (let i = this.lo * dim; i < this.hi * dim; i++) {
+      pos[i] += incoming[i];
+      incoming[i] = 0;
+      snap[i] = pos[i];
+    }
   }
 }
 
 function clip(g: number): number {
   return g > 4 ? 4 : g < -4 ? -4 : g;
 }
+

@@ -139,7 +139,7 @@ export async function fitProjection(source: RowSource, options: ProjectionOption
   const dim = opts.components;
   const embedding64 = await initialEmbedding(space, pca !== null, dim, opts, ctl);
   const { a, b } = findAbParams(opts.spread, opts.minDist);
-  optimizeLayout(embedding64, graph, { dim, epochs: opts.epochs, a, b, seed: opts.seed, ...ctl });
+  await optimizeLayout(embedding64, graph, { dim, epochs: opts.epochs, a, b, seed: opts.seed, ...ctl });
   lap('layout');
 
   const info = providerInfo();

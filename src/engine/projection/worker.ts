@@ -1,15 +1,17 @@
 // Worker-thread entry: fits a projection off the engine's main thread, so the engine keeps
-// answering requests; progress goes back as messages, cancellation is worker.terminate().
+// answering requests (progress goes back as messages, cancellation is worker.terminate()),
+// or runs the second part of a parallel layout (layout.ts).
 // Bundled as dist/projectionWorker.js; run from source (tests) through tsx.
 import { parentPort, workerData } from 'node:worker_threads';
 import { UserError } from '../errors';
 import { openModel } from '../safetensors/model';
+import { runLayoutWorker } from './layout';
 import { fitProjection, type Projection } from './projection';
 import { matrixSource, tensorSource } from './rowSource';
 import type { WorkerJob, WorkerMessage } from './inWorker';
 import type { ProjectionProgress } from './types';
 
-async function main(job: WorkerJob): Promise<Projection> {
+async function main(job: Exclude<WorkerJob, { kind: 'layout' }>): Promise<Projection> {
   const ctl = {
     onProgress: (progress: ProjectionProgress) => {
       const message: WorkerMessage = { type: 'progress', progress };
@@ -27,7 +29,15 @@ async function main(job: WorkerJob): Promise<Projection> {
   }
 }
 
-main(workerData as WorkerJob).then(
+const job = workerData as WorkerJob;
+if (job.kind === 'layout') {
+  runLayoutWorker(job.shared, () => parentPort!.postMessage('ready'));
+} else {
+  runFit(job);
+}
+
+function runFit(job: Exclude<WorkerJob, { kind: 'layout' }>): void {
+main(job).then(
   (projection) => {
     const buffers: ArrayBufferView[] = [projection.embedding, projection.space.data, projection.scaler.mean, projection.scaler.scale];
     if (projection.pca) buffers.push(projection.pca.components, projection.pca.explainedVariance);
@@ -45,3 +55,4 @@ main(workerData as WorkerJob).then(
     parentPort!.postMessage(message);
   },
 );
+}
