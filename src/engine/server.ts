@@ -35,6 +35,7 @@ import { resolveSlice } from './compute/slice';
 import { computeTile, elementAt, regionSummary } from './compute/tile';
 import { compareModels } from './compare/compareModels';
 import { ENGINE_VERSION } from './version';
+import { ReviewSession } from './reviewHandlers';
 
 /** What a request handler gets besides its params. */
 interface RequestContext {
@@ -57,8 +58,10 @@ export class EngineSession {
   /** Each open model is its base seen through the editor's overlay of edits. */
   private readonly models = new Map<string, EditableModel>();
   private nextModelId = 1;
+  private readonly review = new ReviewSession();
 
   readonly handlers: Handlers = {
+    ...this.review.handlers,
     hello: async () => ({ protocol: PROTOCOL_VERSION, version: ENGINE_VERSION, pid: process.pid }),
 
     open: async ({ path }) => {
@@ -170,7 +173,7 @@ export class EngineSession {
   async closeAll(): Promise<void> {
     const models = [...this.models.values()];
     this.models.clear();
-    await Promise.allSettled(models.map((m) => m.close()));
+    await Promise.allSettled([...models.map((m) => m.close()), this.review.closeAll()]);
   }
 }
 

@@ -5,6 +5,7 @@
 // No runtime dependencies beyond types.
 
 import type { DType } from './dtypes';
+import type { ReviewMethods } from './reviewProtocol';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -225,7 +226,8 @@ export interface EditState {
   changedBytes: number;
 }
 
-export interface EngineMethods {
+/** The review features' methods (patch editor, patch diff, model compare) are typed in ./reviewProtocol. */
+export interface EngineMethods extends ReviewMethods {
   /** Engine identity; also a liveness check. */
   hello: { params: Record<string, never>; result: { protocol: number; version: string; pid: number } };
   /** Open a .safetensors file or a *.safetensors.index.json; header-only. */
