@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import type { DocumentEdit, EditState, EngineProgress } from '../shared/protocol';
+import type { DocumentEdit, EditResult, EditState, EngineProgress } from '../shared/protocol';
 import type { EngineClient } from './engineClient';
 
 /** One applied (or undone) edit; the undo stack's entries point at these. */
@@ -59,14 +59,14 @@ export class DocumentEdits {
     return this.baselineCopy;
   }
 
-  /** Applies an edit; resolves to its entry, or undefined when it changed nothing. */
-  apply(edit: DocumentEdit): Promise<EditEntry | undefined> {
+  /** Applies an edit; `entry` is undefined when it changed nothing (and nothing was recorded). */
+  apply(edit: DocumentEdit): Promise<{ entry?: EditEntry; result: EditResult }> {
     return this.run(async (pid) => {
-      const r = await this.client.request('edit', { modelId: this.handle, edit });
-      if (r.changedElements === 0) return undefined;
-      const entry: EditEntry = { edit, summary: r.summary, applied: true, engineId: r.editId, enginePid: pid };
+      const result = await this.client.request('edit', { modelId: this.handle, edit });
+      if (result.changedElements === 0) return { result };
+      const entry: EditEntry = { edit, summary: result.summary, applied: true, engineId: result.editId, enginePid: pid };
       this.applied.push(entry);
-      return entry;
+      return { entry, result };
     });
   }
 

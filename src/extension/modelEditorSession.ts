@@ -1,11 +1,12 @@
 // One open model editor panel: relays the webview's engine requests (adding the model's
-// handle), their progress and cancellation, and pushes host events (reveal, engine restart)
-// to the webview. Holds no tensor data; results pass straight through.
+// handle), their progress and cancellation, passes its edits to the document (which puts
+// them on the undo stack), and pushes host events (reveal, engine restart, content changed,
+// read-only) to the webview. Holds no tensor data; results pass straight through.
 
 import * as vscode from 'vscode';
 import { isWebviewEngineMethod, type FromWebview, type ToWebview } from '../shared/webviewProtocol';
-import type { EngineProgress } from '../shared/protocol';
-import { oneLine, type ModelDocument } from './modelDocument';
+import type { DocumentEdit, EngineProgress } from '../shared/protocol';
+import { oneLine, readOnlyReason, type ModelDocument } from './modelDocument';
 import type { WindowEngine } from './windowEngine';
 
 export class ModelEditorSession implements vscode.Disposable {
@@ -24,6 +25,7 @@ export class ModelEditorSession implements vscode.Disposable {
     this.disposables.push(
       panel.webview.onDidReceiveMessage((msg: FromWebview) => this.onMessage(msg)),
       engine.onDidRestart(() => this.post({ type: 'engineRestarted' })),
+      document.onDidChangeContent(() => this.post({ type: 'changed' })),
     );
   }
 
@@ -41,6 +43,9 @@ export class ModelEditorSession implements vscode.Disposable {
       case 'request':
         void this.forward(msg.id, msg.method, msg.params);
         break;
+      case 'edit':
+        void this.edit(msg.id, msg.edit);
+        break;
       case 'cancel':
         this.pending.get(msg.id)?.cancel();
         break;
@@ -53,11 +58,26 @@ export class ModelEditorSession implements vscode.Disposable {
   private sendInit(): void {
     const { base, fileName } = this.document;
     if (base.ok) {
-      this.post({ type: 'init', info: base.info, fileName, selectTensor: this.pendingReveal });
+      this.post({ type: 'init', info: base.info, fileName, selectTensor: this.pendingReveal, readOnly: readOnlyReason() });
     } else {
       this.post({ type: 'loadError', fileName, message: base.message });
     }
     this.pendingReveal = undefined;
+  }
+
+  /** Workspace trust changed: tell the webview whether it may edit. */
+  updateReadOnly(): void {
+    if (this.ready) this.post({ type: 'readOnly', reason: readOnlyReason() });
+  }
+
+  private async edit(id: number, edit: unknown): Promise<void> {
+    try {
+      if (typeof edit !== 'object' || edit === null) throw new Error('the edit must be an object');
+      const result = await this.document.applyEdit(edit as DocumentEdit);
+      this.post({ type: 'response', id, result });
+    } catch (err) {
+      this.post({ type: 'response', id, error: oneLine(err) });
+    }
   }
 
   private async forward(id: number, method: unknown, params: unknown): Promise<void> {
@@ -70,6 +90,8 @@ export class ModelEditorSession implements vscode.Disposable {
     this.pending.set(id, cts);
     const onProgress = (p: EngineProgress) => this.post({ type: 'progress', id, done: p.done, total: p.total });
     try {
+      // Reads see every edit made before them (and the edits replayed into a new engine).
+      await this.document.settled();
       // The webview's params are typed by the shared protocol; the host only adds the handle.
       const full = { ...(params as object), modelId: base.handle } as never;
       const result = await this.engine.client.request(method, full, cts.token, onProgress);

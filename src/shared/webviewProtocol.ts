@@ -2,7 +2,7 @@
 // directly: it asks the host, which adds the model id and forwards to the engine. Binary
 // fields (Uint8Array) cross postMessage as bytes.
 
-import type { EngineMethod, EngineMethods, ModelInfo } from './protocol';
+import type { DocumentEdit, EngineMethod, EngineMethods, ModelInfo } from './protocol';
 
 /** Engine methods a model-editor webview may call; `modelId` is filled in by the host. */
 export const WEBVIEW_ENGINE_METHODS = ['stats', 'slice', 'tile', 'element', 'region', 'bytes'] as const satisfies readonly EngineMethod[];
@@ -14,7 +14,8 @@ export function isWebviewEngineMethod(m: unknown): m is WebviewEngineMethod {
 export type WebviewParams<M extends WebviewEngineMethod> = Omit<EngineMethods[M]['params'], 'modelId'>;
 
 export type ToWebview =
-  | { type: 'init'; info: ModelInfo; fileName: string; selectTensor?: string }
+  /** `readOnly`: why the model cannot be edited (untrusted workspace); absent when it can. */
+  | { type: 'init'; info: ModelInfo; fileName: string; selectTensor?: string; readOnly?: string }
   /** The model could not be opened (one line naming the file and the problem). */
   | { type: 'loadError'; fileName: string; message: string }
   | { type: 'response'; id: number; result?: unknown; error?: string }
@@ -22,11 +23,17 @@ export type ToWebview =
   /** The engine restarted; the webview should re-request what it shows. */
   | { type: 'engineRestarted' }
   /** The host asks the webview to reveal a tensor (from a command or the tree). */
-  | { type: 'reveal'; tensor: string };
+  | { type: 'reveal'; tensor: string }
+  /** The model's bytes changed (an edit here or in another editor, undo, redo, revert, a loaded patch): re-request what is shown. */
+  | { type: 'changed' }
+  /** Editing became allowed (trust granted) or not. */
+  | { type: 'readOnly'; reason?: string };
 
 export type FromWebview =
   | { type: 'ready' }
   | { type: 'request'; id: number; method: WebviewEngineMethod; params: unknown }
   | { type: 'cancel'; id: number }
+  /** An edit of the model; answered by a `response` with an EditResult (or a one-line error). */
+  | { type: 'edit'; id: number; edit: DocumentEdit }
   /** Something the user should see as a VS Code notification (one line). */
   | { type: 'error'; message: string };

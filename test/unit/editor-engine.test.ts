@@ -183,10 +183,11 @@ test('the host record survives engine restarts: replayed edits, then undo and re
   await record.loadPatch(patchPath);
   // The starting patch is a private copy: overwriting the original does not change the record.
   writeFileSync(patchPath, 'overwritten');
-  const a = await record.apply({ type: 'region', tensor: 'w.f32', slice: '[:, :]', op: { kind: 'add', amount: 1 } });
-  const b = await record.apply({ type: 'element', tensor: 'w.f32', slice: '[:, :]', row: 0, col: 0, value: -7 });
+  const { entry: a } = await record.apply({ type: 'region', tensor: 'w.f32', slice: '[:, :]', op: { kind: 'add', amount: 1 } });
+  const { entry: b } = await record.apply({ type: 'element', tensor: 'w.f32', slice: '[:, :]', row: 0, col: 0, value: -7 });
   assert.ok(a && b);
-  assert.equal(await record.apply({ type: 'element', tensor: 'w.f32', slice: '[:, :]', row: 0, col: 0, value: -7 }), undefined, 'no change, no entry');
+  const same = await record.apply({ type: 'element', tensor: 'w.f32', slice: '[:, :]', row: 0, col: 0, value: -7 });
+  assert.deepEqual([same.entry, same.result.changedElements], [undefined, 0], 'no change, no entry');
   const expected = async () => (await c.request('bytes', { modelId: handle, tensor: 'w.f32', start: 0, end: 192 })).data;
   const edited = await expected();
   assert.equal(await value(c, handle, 'w.f32', 5, 7), '101');
