@@ -1,6 +1,7 @@
 // Runs a projection fit in a worker thread (worker.ts), with progress and cancellation:
 // aborting the signal terminates the worker at once, whatever it is doing.
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import * as nodePath from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CancelledError, UserError } from '../errors';
@@ -18,20 +19,30 @@ export type WorkerMessage =
   | { type: 'done'; projection: Projection }
   | { type: 'error'; user: boolean; message: string; stack?: string };
 
-/**
- * The worker: the bundled script next to the engine bundle, else (tests, running from
- * source) a bootstrap that registers tsx and loads worker.ts.
- */
-export function createWorker(job: WorkerJob): Worker {
+/** Where the worker script is: bundled next to the engine bundle, or the source (tests, via tsx). */
+function workerScript(): { bundled: string } | { source: string } | null {
   const bundled = nodePath.join(__dirname, 'projectionWorker.js');
-  if (existsSync(bundled)) return new Worker(bundled, { workerData: job });
+  if (existsSync(bundled)) return { bundled };
   const source = nodePath.join(__dirname, 'worker.ts');
-  const tsx = require.resolve('tsx/cjs/api');
-  const bootstrap = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(source)});`;
+  return existsSync(source) ? { source } : null;
+}
+
+/** Whether worker threads can run here (a bundle built without the worker entry cannot). */
+export function workerAvailable(): boolean {
+  return workerScript() !== null;
+}
+
+export function createWorker(job: WorkerJob): Worker {
+  const script = workerScript();
+  if (!script) throw new Error('projection worker script not found');
+  if ('bundled' in script) return new Worker(script.bundled, { workerData: job });
+  // From source: a bootstrap registers tsx, then loads worker.ts.
+  const tsx = createRequire(__filename).resolve('tsx/cjs/api'); // (createRequire: not for the bundler to follow)
+  const bootstrap = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(script.source)});`;
   return new Worker(bootstrap, { eval: true, workerData: job });
 }
 
-export function fitInWorker(job: WorkerJob, ctl: RunControl = {}): Promise<Projection> {
+export function fitInWorker(job: Exclude<WorkerJob, { kind: 'layout' }>, ctl: RunControl = {}): Promise<Projection> {
   const { signal, onProgress } = ctl;
   if (signal?.aborted) return Promise.reject(new CancelledError());
   return new Promise<Projection>((resolve, reject) => {

@@ -36,11 +36,13 @@
 //   tensorSource(model, tensorName) -> RowSource   (UserError unless a 2-D real tensor)
 //   matrixSource(m: Matrix) -> RowSource;  readAllRows(source) -> Promise<Matrix>
 import type { Model } from '../safetensors/model';
-import { fitInWorker } from './inWorker';
-import type { Projection, ProjectionOptions } from './projection';
+import { fitInWorker, workerAvailable } from './inWorker';
+import { fitProjection, type Projection, type ProjectionOptions } from './projection';
+import { matrixSource, tensorSource } from './rowSource';
 import type { Matrix, RunControl } from './types';
 
 export { fitProjection, placeRows, resolveOptions } from './projection';
+export { workerAvailable } from './inWorker';
 export type { Projection, ProjectionOptions, ResolvedOptions } from './projection';
 export { saveProjection, loadProjection, projectionTensors, PROJECTION_FORMAT, PROJECTION_VERSION } from './store';
 export { fitPca, applyScaler, MAX_COMPONENTS } from './pca';
@@ -55,11 +57,13 @@ export { providerInfo } from './ort';
 
 /** Fit a projection of a tensor's rows in a worker thread. */
 export function projectRows(model: Model, tensorName: string, options: ProjectionOptions = {}, ctl: RunControl = {}): Promise<Projection> {
-  model.tensor(tensorName); // a UserError here, before starting a worker, when there is no such tensor
+  const source = tensorSource(model, tensorName); // bad input fails here, before a worker starts
+  if (!workerAvailable()) return fitProjection(source, options, ctl);
   return fitInWorker({ kind: 'tensor', path: model.info.path, tensor: tensorName, options }, ctl);
 }
 
 /** Fit a projection of rows held in memory, in a worker thread (the data is copied to it). */
 export function projectMatrix(m: Matrix, options: ProjectionOptions = {}, ctl: RunControl = {}): Promise<Projection> {
+  if (!workerAvailable()) return fitProjection(matrixSource(m), options, ctl);
   return fitInWorker({ kind: 'matrix', data: m.data, rows: m.rows, cols: m.cols, label: 'matrix', options }, ctl);
 }

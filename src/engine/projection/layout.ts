@@ -20,7 +20,7 @@ import { Worker } from 'node:worker_threads';
 import { CancelledError, throwIfAborted } from '../errors';
 import { attractExact, curveTables, lookup, repelExact } from './curveTable';
 import type { FuzzyGraph } from './fuzzyGraph';
-import { createWorker } from './inWorker';
+import { createWorker, workerAvailable } from './inWorker';
 import { Random } from './random';
 import type { RunControl } from './types';
 
@@ -76,7 +76,8 @@ export async function optimizeLayout(embedding: Float64Array, graph: FuzzyGraph,
   const { dim, epochs, signal, onProgress } = opts;
   if (dim !== 2 && dim !== 3) throw new Error(`layout dimensions must be 2 or 3, not ${dim}`);
   const n = graph.n;
-  const threads = opts.threads ?? (n >= PARALLEL_MIN_POINTS ? 2 : 1);
+  // Both choices give the same embedding; the worker only saves time.
+  const threads = workerAvailable() ? (opts.threads ?? (n >= PARALLEL_MIN_POINTS ? 2 : 1)) : 1;
   const shared = prepare(embedding, graph, opts, threads === 2);
   if (threads === 1) {
     const parts = [new Part(shared, 0), new Part(shared, 1)];
