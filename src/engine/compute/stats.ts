@@ -5,9 +5,10 @@
 //      sum is added to the total, which keeps the rounding error near pairwise summation's);
 //   2. with the mean known: the histogram and the corrected two-pass variance
 //      M2 = Σ(x-mean)² - (Σ(x-mean))²/n, the numerically sound textbook method.
-// Quantiles come from a fine histogram of at least 4096 equal-width bins, gathered in pass 2
-// alongside the display histogram: each estimated quantile lies within one fine bin width,
-// (max - min) / fineBins, of numpy's default (linear interpolation) quantile.
+// Quantiles are numpy's default (linear interpolation) quantiles: exact for tensors of at most
+// EXACT_QUANTILES finite values (collected and sorted in pass 2); for larger ones estimated
+// from a fine histogram of at least 4096 equal-width bins gathered alongside the display
+// histogram, each within one fine bin width, (max - min) / fineBins, of the exact value.
 
 import type { TensorInfo, TensorStats } from '../../shared/protocol';
 import { UserError } from '../errors';
@@ -27,6 +28,7 @@ export interface StatsOptions {
 
 export const QUANTILE_PS = [0, 0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99, 1];
 const MIN_FINE_BINS = 4096;
+export const EXACT_QUANTILES = 1 << 17;
 const MAX_BINS = 1 << 20;
 
 /** Pass 1 accumulators. */
@@ -201,11 +203,26 @@ export async function tensorStats(model: Model, t: TensorInfo, opts: StatsOption
 
   const perBin = Math.ceil(MIN_FINE_BINS / bins);
   const s = new Spread(mean, m.min, m.max, bins * perBin);
+  // Small tensors: keep the finite values for exact quantiles.
+  const finite = m.finite <= EXACT_QUANTILES ? new Float64Array(m.finite) : null;
+  let kept = 0;
   try {
-    await readLines(model, t, whole, (v, at, n) => s.add(v, at, n), readOpts);
+    await readLines(
+      model,
+      t,
+      whole,
+      (v, at, n) => {
+        s.add(v, at, n);
+        if (finite) {
+          for (let i = at; i < at + n; i++) if (v[i] - v[i] === 0) finite[kept++] = v[i];
+        }
+      },
+      readOpts,
+    );
   } finally {
     s.release();
   }
+  finite?.sort();
 
   const variance = Math.max(0, (s.m2 - (s.dev * s.dev) / m.finite) / m.finite);
   const counts = new Array<number>(bins).fill(0);
@@ -217,8 +234,16 @@ export async function tensorStats(model: Model, t: TensorInfo, opts: StatsOption
     mean,
     std: Math.sqrt(variance),
     histogram: { min: m.min, max: m.max, counts },
-    quantiles: QUANTILE_PS.map((p) => [p, histogramQuantile(s.counts, m.min, m.max, m.finite, p)]),
+    quantiles: QUANTILE_PS.map((p) => [p, finite ? sortedQuantile(finite, p) : histogramQuantile(s.counts, m.min, m.max, m.finite, p)]),
   };
+}
+
+/** numpy's linear-interpolation quantile of sorted values. */
+export function sortedQuantile(sorted: Float64Array, p: number): number {
+  const rank = p * (sorted.length - 1);
+  const below = Math.floor(rank);
+  const frac = rank - below;
+  return frac === 0 ? sorted[below] : sorted[below] + frac * (sorted[below + 1] - sorted[below]);
 }
 
 /**
