@@ -36,12 +36,13 @@ import { computeTile, elementAt, regionSummary } from './compute/tile';
 import { compareModels } from './compare/compareModels';
 import { ENGINE_VERSION } from './version';
 import { ReviewSession } from './reviewHandlers';
+import { ProjectionSession } from './projectionHandlers';
 
 /** What a request handler gets besides its params. */
 interface RequestContext {
   signal: AbortSignal;
-  /** Reports progress when the caller asked for it (a no-op otherwise); throttled. */
-  progress(done: number, total: number): void;
+  /** Reports progress when the caller asked for it (a no-op otherwise); throttled, except when `message` (a phase) changes. */
+  progress(done: number, total: number, message?: string): void;
 }
 
 type Handlers = { [M in EngineMethod]: (params: ParamsOf<M>, ctx: RequestContext) => Promise<ResultOf<M>> };
@@ -59,9 +60,11 @@ export class EngineSession {
   private readonly models = new Map<string, EditableModel>();
   private nextModelId = 1;
   private readonly review = new ReviewSession();
+  private readonly projections = new ProjectionSession();
 
   readonly handlers: Handlers = {
     ...this.review.handlers,
+    ...this.projections.handlers,
     hello: async () => ({ protocol: PROTOCOL_VERSION, version: ENGINE_VERSION, pid: process.pid }),
 
     open: async ({ path }) => {
@@ -173,7 +176,7 @@ export class EngineSession {
   async closeAll(): Promise<void> {
     const models = [...this.models.values()];
     this.models.clear();
-    await Promise.allSettled([...models.map((m) => m.close()), this.review.closeAll()]);
+    await Promise.allSettled([...models.map((m) => m.close()), this.review.closeAll(), this.projections.closeAll()]);
   }
 }
 
@@ -258,14 +261,16 @@ async function handle<M extends EngineMethod>(
   if (token.isCancellationRequested) abort.abort();
   const workDoneToken = (params as { workDoneToken?: unknown }).workDoneToken;
   let lastProgress = 0;
+  let lastMessage: string | undefined;
   const ctx: RequestContext = {
     signal: abort.signal,
-    progress: (done, total) => {
+    progress: (done, total, message) => {
       if (typeof workDoneToken !== 'string' && typeof workDoneToken !== 'number') return;
       const now = Date.now();
-      if (done < total && now - lastProgress < PROGRESS_INTERVAL_MS) return;
+      if (done < total && message === lastMessage && now - lastProgress < PROGRESS_INTERVAL_MS) return;
       lastProgress = now;
-      void connection.sendProgress(progressType, workDoneToken, { done, total });
+      lastMessage = message;
+      void connection.sendProgress(progressType, workDoneToken, message === undefined ? { done, total } : { done, total, message });
     },
   };
   try {

@@ -6,6 +6,7 @@
 
 import type { DType } from './dtypes';
 import type { ReviewMethods } from './reviewProtocol';
+import type { ProjectionMethods } from './projectionProtocol';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -226,8 +227,11 @@ export interface EditState {
   changedBytes: number;
 }
 
-/** The review features' methods (patch editor, patch diff, model compare) are typed in ./reviewProtocol. */
-export interface EngineMethods extends ReviewMethods {
+/**
+ * The review features' methods (patch editor, patch diff, model compare) are typed in
+ * ./reviewProtocol, the clustering view's in ./projectionProtocol.
+ */
+export interface EngineMethods extends ReviewMethods, ProjectionMethods {
   /** Engine identity; also a liveness check. */
   hello: { params: Record<string, never>; result: { protocol: number; version: string; pid: number } };
   /** Open a .safetensors file or a *.safetensors.index.json; header-only. */
