@@ -14,6 +14,8 @@ const builds = [
   { ...common, entryPoints: ['src/engine/projection/worker.ts'], outfile: 'dist/projectionWorker.js', platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-node'] },
   // Webviews: browser bundles, one per view.
   { ...common, entryPoints: ['src/webviews/modelEditor/main.ts'], outfile: 'dist/webviews/modelEditor.js', platform: 'browser', format: 'iife', target: 'es2022' },
+  { ...common, entryPoints: ['src/webviews/patchEditor/main.ts'], outfile: 'dist/webviews/patchEditor.js', platform: 'browser', format: 'iife', target: 'es2022' },
+  { ...common, entryPoints: ['src/webviews/compareView/main.ts'], outfile: 'dist/webviews/compareView.js', platform: 'browser', format: 'iife', target: 'es2022' },
 ];
 
 // Webview assets served from dist/webviews, so the packaged extension needs no node_modules:

@@ -8,6 +8,7 @@ import { registerCommands } from './commands';
 import type { EngineClient } from './engineClient';
 import { WindowEngine } from './windowEngine';
 import { ModelEditorProvider } from './modelEditorProvider';
+import { registerReview } from './review/reviewCommands';
 
 export interface TensorscopeApi {
   readonly engine: EngineClient;
@@ -28,6 +29,7 @@ export function activate(context: vscode.ExtensionContext): TensorscopeApi {
   );
   const editors = ModelEditorProvider.register(context, engine, log);
   registerCommands(context, editors);
+  registerReview(context, engine, log);
   return {
     get engine() {
       return engine.client;

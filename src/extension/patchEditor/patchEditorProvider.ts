@@ -1,0 +1,97 @@
+// The patch editor: a custom TEXT editor for *.stpatch (priority default). The text document
+// stays the truth, so saving, undo, git and text diffs work as for any text file, and
+// "Reopen Editor With… > Text Editor" shows the text.
+//
+// Diffs: when VS Code shows a diff of a .stpatch (e.g. from Source Control), it opens this
+// editor on both sides. The side whose document comes from git (uri scheme `git`, a commit
+// or HEAD) shows the SEMANTIC diff from that version to the working copy: hunks added,
+// removed and changed, by tensor. The working-copy side shows the patch as usual. The
+// index side of a staged diff (ref "~" or "") shows its patch read-only. The same semantic
+// diff is one command away anywhere: "Tensorscope: Compare with HEAD".
+
+import * as vscode from 'vscode';
+import { WEBVIEW_ROOTS } from '../webviewHtml';
+import type { WindowEngine } from '../windowEngine';
+import { baseName } from '../review/messages';
+import { PatchChangesSession } from '../review/patchChanges';
+import { reviewHtml } from '../review/reviewHtml';
+import type { ReviewSession } from '../review/reviewSession';
+import { BaseModels } from './baseModel';
+import { PatchEditorSession } from './patchEditorSession';
+
+export const PATCH_EDITOR_VIEW_TYPE = 'tensorscope.patchEditor';
+
+/** What the built-in git extension puts in the query of its `git:` URIs. */
+export function parseGitUri(uri: vscode.Uri): { path: string; ref: string } | undefined {
+  if (uri.scheme !== 'git') return undefined;
+  try {
+    const q = JSON.parse(uri.query) as { path?: unknown; ref?: unknown };
+    return typeof q.path === 'string' && typeof q.ref === 'string' ? { path: q.path, ref: q.ref } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class PatchEditorProvider implements vscode.CustomTextEditorProvider, vscode.Disposable {
+  private readonly sessions = new Set<ReviewSession>();
+  private readonly bases: BaseModels;
+
+  static register(context: vscode.ExtensionContext, engine: WindowEngine, log: vscode.LogOutputChannel): PatchEditorProvider {
+    const provider = new PatchEditorProvider(context, engine, log);
+    context.subscriptions.push(
+      provider,
+      vscode.window.registerCustomEditorProvider(PATCH_EDITOR_VIEW_TYPE, provider, { webviewOptions: { retainContextWhenHidden: false }, supportsMultipleEditorsPerDocument: true }),
+    );
+    return provider;
+  }
+
+  private constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly engine: WindowEngine,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.bases = new BaseModels(context.workspaceState);
+  }
+
+  resolveCustomTextEditor(document: vscode.TextDocument, panel: vscode.WebviewPanel): void {
+    setUpWebview(this.context.extensionUri, panel, 'patchEditor', baseName(document.uri.path));
+    const git = parseGitUri(document.uri);
+    const session = git && git.ref !== '~' && git.ref !== '' ? this.gitSide(document, panel, git) : new PatchEditorSession(document, panel, this.engine, this.bases, this.log);
+    this.sessions.add(session);
+    panel.onDidDispose(() => {
+      this.sessions.delete(session);
+      session.dispose();
+    });
+  }
+
+  /** A committed version: the semantic diff from it to the working copy. */
+  private gitSide(document: vscode.TextDocument, panel: vscode.WebviewPanel, git: { path: string; ref: string }): ReviewSession {
+    const file = vscode.Uri.file(git.path);
+    const name = baseName(git.path);
+    const ref = git.ref === 'HEAD' || git.ref.length < 12 ? git.ref : git.ref.slice(0, 8);
+    return new PatchChangesSession(
+      panel,
+      this.engine,
+      this.log,
+      `${name}: ${ref} → working copy`,
+      { text: document.getText(), label: `${name} @ ${ref}`, fileName: `${name}@${ref}` },
+      async () => ({ text: (await vscode.workspace.openTextDocument(file)).getText(), label: `${name} (working copy)`, fileName: name }),
+      file,
+    );
+  }
+
+  dispose(): void {
+    for (const s of this.sessions) s.dispose();
+    this.sessions.clear();
+  }
+}
+
+/** Scripts on, assets only from the extension's webview folders, the review shell. */
+export function setUpWebview(extensionUri: vscode.Uri, panel: vscode.WebviewPanel, bundle: 'patchEditor' | 'compareView', title: string): void {
+  panel.webview.options = { enableScripts: true, localResourceRoots: WEBVIEW_ROOTS.map((segments) => vscode.Uri.joinPath(extensionUri, ...segments)) };
+  panel.webview.html = reviewHtml(bundle, {
+    cspSource: panel.webview.cspSource,
+    asset: (...segments) => panel.webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...segments)).toString(),
+    title,
+  });
+}
