@@ -16,6 +16,7 @@ const builds = [
   { ...common, entryPoints: ['src/webviews/modelEditor/main.ts'], outfile: 'dist/webviews/modelEditor.js', platform: 'browser', format: 'iife', target: 'es2022' },
   { ...common, entryPoints: ['src/webviews/patchEditor/main.ts'], outfile: 'dist/webviews/patchEditor.js', platform: 'browser', format: 'iife', target: 'es2022' },
   { ...common, entryPoints: ['src/webviews/compareView/main.ts'], outfile: 'dist/webviews/compareView.js', platform: 'browser', format: 'iife', target: 'es2022' },
+  { ...common, entryPoints: ['src/webviews/projectionView/main.ts'], outfile: 'dist/webviews/projectionView.js', platform: 'browser', format: 'iife', target: 'es2022' },
 ];
 
 // Webview assets served from dist/webviews, so the packaged extension needs no node_modules:

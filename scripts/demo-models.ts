@@ -159,6 +159,115 @@ async function writeSharded(dir: string, tensors: Tensor[], shards: number, meta
   writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify(index, null, 2) + '\n');
 }
 
+// ---- token embeddings with a tokenizer.json (the clustering view's demo) ----
+
+/** Words of a few topics: the embedding rows of one topic cluster together. */
+const TOPICS: Record<string, string[]> = {
+  numbers: ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'twelve', 'twenty', 'hundred', 'thousand', 'million'],
+  colours: ['red', 'green', 'blue', 'yellow', 'orange', 'purple', 'pink', 'brown', 'black', 'white', 'gray', 'cyan', 'violet', 'indigo', 'teal', 'magenta'],
+  animals: ['cat', 'dog', 'horse', 'cow', 'camel', 'goat', 'lion', 'tiger', 'bear', 'duck', 'fox', 'zebra', 'rabbit', 'eagle', 'owl', 'whale'],
+  months: ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'],
+  days: ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday', 'today', 'tomorrow', 'yesterday'],
+  countries: ['france', 'germany', 'spain', 'italy', 'japan', 'china', 'india', 'brazil', 'canada', 'mexico', 'egypt', 'kenya', 'norway', 'sweden', 'poland'],
+  food: ['bread', 'apple', 'banana', 'cheese', 'rice', 'pasta', 'soup', 'salad', 'pizza', 'coffee', 'tea', 'milk', 'sugar', 'salt', 'butter'],
+  verbs: ['run', 'walk', 'jump', 'swim', 'read', 'write', 'speak', 'think', 'build', 'make', 'take', 'give', 'see', 'look', 'play'],
+  code: ['def', 'class', 'return', 'import', 'from', 'if', 'else', 'for', 'while', 'lambda', 'yield', 'async', 'await', 'const', 'let', 'function'],
+};
+
+/**
+ * A byte-level BPE vocabulary in the style of GPT-2 ("Ġ" marks a leading space): special
+ * tokens, the printable ASCII bytes, then each topic word in three forms (word, Ġword,
+ * ĠWord; animals also as plurals), and numbers 0-99. Returns the tokens (id = position) and the topic
+ * of each (-1 for bytes and special tokens).
+ */
+function demoVocabulary(): { tokens: string[]; topic: number[]; word: number[] } {
+  const tokens = ['<unk>', '<s>', '</s>'];
+  const topic = [-1, -1, -1];
+  const word = [-1, -1, -1];
+  for (let b = 33; b < 127; b++) {
+    tokens.push(String.fromCharCode(b));
+    topic.push(-1);
+    word.push(-1);
+  }
+  tokens.push('Ġ', 'Ċ');
+  topic.push(-1, -1);
+  word.push(-1, -1);
+  const topics = Object.values(TOPICS);
+  let wordId = 0;
+  topics.forEach((words, t) => {
+    for (const w of words) {
+      const capital = w[0].toUpperCase() + w.slice(1);
+      const forms = [w, `Ġ${w}`, `Ġ${capital}`];
+      if (topics[t] === TOPICS.animals) forms.push(`${w}${w.endsWith('x') ? 'es' : 's'}`, `Ġ${w}${w.endsWith('x') ? 'es' : 's'}`);
+      for (const form of forms) {
+        if (tokens.includes(form)) continue;
+        tokens.push(form);
+        topic.push(t);
+        word.push(wordId);
+      }
+      wordId++;
+    }
+  });
+  for (let n = 0; n < 100; n++) {
+    tokens.push(String(n), `Ġ${n}`);
+    topic.push(topics.length, topics.length);
+    word.push(wordId, wordId);
+    wordId++;
+  }
+  return { tokens, topic, word };
+}
+
+/**
+ * `tiny-embeddings/`: model.safetensors whose `model.embed_tokens.weight` rows cluster by
+ * topic (and, within a topic, by word), and the matching tokenizer.json, so "Project Rows"
+ * shows labelled clusters and nearest tokens make sense.
+ */
+export async function writeTokenEmbeddingDemo(dir: string, hidden = 64): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const { tokens, topic, word } = demoVocabulary();
+  const g = gaussian(rng(77));
+  const topicCount = Math.max(...topic) + 1;
+  const centre = Array.from({ length: topicCount }, () => Array.from({ length: hidden }, () => 1.2 * g()));
+  const wordCount = Math.max(...word) + 1;
+  const wordOffset = Array.from({ length: wordCount }, () => Array.from({ length: hidden }, () => 0.45 * g()));
+  const rows = tokens.length;
+  const values = new Float32Array(rows * hidden);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < hidden; c++) {
+      const base = topic[r] >= 0 ? centre[topic[r]][c] + wordOffset[word[r]][c] : 0;
+      values[r * hidden + c] = 0.05 * (base + 0.25 * g());
+    }
+  }
+  const embed = tensor('model.embed_tokens.weight', 'BF16', [rows, hidden], (i) => values[i]);
+  const mlp = weight('model.layers.0.mlp.up_proj.weight', 'BF16', [4 * hidden, hidden], 78);
+  const path = join(dir, 'model.safetensors');
+  await writeSafetensors(path, [embed, mlp, norm('model.norm.weight', hidden, 79)], { format: 'pt' });
+  const special = new Set(['<unk>', '<s>', '</s>']);
+  const tokenizer = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: tokens.flatMap((t, id) => (special.has(t) ? [{ id, content: t, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }] : [])),
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: null,
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: '<unk>',
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      vocab: Object.fromEntries(tokens.map((t, id) => [t, id])),
+      merges: [],
+    },
+  };
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer, null, 2) + '\n');
+  return path;
+}
+
 /** Writes every demo model under `outDir`; returns the paths written. */
 export async function writeDemoModels(outDir: string): Promise<string[]> {
   mkdirSync(outDir, { recursive: true });
@@ -179,6 +288,7 @@ export async function writeDemoModels(outDir: string): Promise<string[]> {
     { format: 'pt' },
   );
   written.push(join(shardedDir, 'model.safetensors.index.json'));
+  written.push(await writeTokenEmbeddingDemo(join(outDir, 'tiny-embeddings')));
   return written;
 }
 

@@ -9,6 +9,7 @@ import type { EngineClient } from './engineClient';
 import { WindowEngine } from './windowEngine';
 import { ModelEditorProvider } from './modelEditorProvider';
 import { registerReview } from './review/reviewCommands';
+import { registerProjectionView } from './projection/projectionCommands';
 
 export interface TensorscopeApi {
   readonly engine: EngineClient;
@@ -30,6 +31,7 @@ export function activate(context: vscode.ExtensionContext): TensorscopeApi {
   const editors = ModelEditorProvider.register(context, engine, log);
   registerCommands(context, editors);
   registerReview(context, engine, log);
+  registerProjectionView(context, engine, log);
   return {
     get engine() {
       return engine.client;
