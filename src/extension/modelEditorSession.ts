@@ -52,6 +52,9 @@ export class ModelEditorSession implements vscode.Disposable {
       case 'error':
         void vscode.window.showErrorMessage(`Tensorscope: ${msg.message}`);
         break;
+      case 'projectRows':
+        void vscode.commands.executeCommand('tensorscope.projectRows', this.document.uri, msg.tensor);
+        break;
     }
   }
 

@@ -35,5 +35,7 @@ export type FromWebview =
   | { type: 'cancel'; id: number }
   /** An edit of the model; answered by a `response` with an EditResult (or a one-line error). */
   | { type: 'edit'; id: number; edit: DocumentEdit }
+  /** Open the clustering view of a 2-D tensor of this model ("Project Rows"). */
+  | { type: 'projectRows'; tensor: string }
   /** Something the user should see as a VS Code notification (one line). */
   | { type: 'error'; message: string };
