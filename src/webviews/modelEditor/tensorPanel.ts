@@ -11,6 +11,7 @@ import { SlicePicker } from './slicePicker';
 import { defaultSpecs, parseSlice } from './sliceModel';
 import { StatsView } from './statsView';
 import { elementCount, tensorBytes } from './tensorTree';
+import { projectRowsButton } from '../projectionView/projectRowsButton';
 
 export class TensorPanel {
   readonly element: HTMLElement;
@@ -80,6 +81,7 @@ export class TensorPanel {
     const row = (label: string, value: string, testid: string) => h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, label), h('span', { class: 'stat-value', 'data-testid': testid }, value));
     this.header.replaceChildren(
       h('h2', { class: 'tensor-name', 'data-testid': 'tensor-name', title: t.name }, t.name),
+      projectRowsButton(t),
       h(
         'div',
         { class: 'info-grid' },
