@@ -6,12 +6,12 @@ import { h } from '../modelEditor/dom';
 import { postToHost } from '../modelEditor/hostRpc';
 import type { TensorInfo } from '../../shared/protocol';
 
-/** The button, or null when the tensor has no rows to project (not 2-D, complex, a single row). */
-export function projectRowsButton(t: TensorInfo): HTMLElement | null {
-  if (t.shape.length !== 2 || t.shape[0] < 2 || t.shape[1] < 1 || t.dtype === 'C64') return null;
+/** The button; hidden when the tensor has no rows to project (not 2-D, complex, a single row). */
+export function projectRowsButton(t: TensorInfo): HTMLElement {
+  const projectable = t.shape.length === 2 && t.shape[0] >= 2 && t.shape[1] >= 1 && t.dtype !== 'C64';
   const button = h(
     'button',
-    { class: 'button secondary project-rows', 'data-testid': 'project-rows', title: `Project the ${t.shape[0]} rows of this tensor to 2-D or 3-D (UMAP) and explore their clusters` },
+    { class: 'button secondary project-rows', 'data-testid': 'project-rows', hidden: !projectable, title: `Project the ${t.shape[0]} rows of this tensor to 2-D or 3-D (UMAP) and explore their clusters` },
     h('span', { class: 'codicon codicon-graph-scatter' }),
     ' Project Rows',
   );
