@@ -2,11 +2,13 @@
 // pixels: an overview tile of the whole view, plus a finer tile of the zoomed viewport drawn
 // on top with the overview's colour range (so colours keep their meaning while zooming).
 // Hover shows the exact element (exact tiles) or a summary of the cell (coarse tiles),
-// fetched on demand; a click selects an element and shows its bytes.
+// fetched on demand; a click selects an element and shows its bytes, where it can be set to
+// a new value or new bytes. In "Select" mode a drag selects a rectangle for region edits.
 
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
-import { TILE_NO_VALUE, type ElementInfo, type RegionSummary, type SliceView, type TensorInfo, type Tile, type Viewport } from '../../shared/protocol';
+import { TILE_NO_VALUE, type DocumentEdit, type EditResult, type ElementInfo, type RegionSummary, type SliceView, type TensorInfo, type Tile, type Viewport } from '../../shared/protocol';
 import { debounce, h } from './dom';
+import { cleanHex, parseNumber } from './editModel';
 import { formatInt, formatValue, spaceHex } from './format';
 import { cellAt, cellEdges, codeToValue, colorbarTicks, divergingScale, sequentialScale, tileToZ, type ColorMode } from './heatmapData';
 import { isCancelled, type HostRpc } from './hostRpc';
@@ -29,6 +31,17 @@ export interface HeatmapSubject {
   specs: DimSpec[];
 }
 
+/** What the heatmap tells its panel about: edits, the drag-selected rectangle, the selected element. */
+export interface HeatmapHooks {
+  onEdit(edit: DocumentEdit): Promise<EditResult>;
+  /** A rectangle was drag-selected (view coordinates). */
+  onSelectRect(rect: Viewport): void;
+  /** An element was selected (clicked), with its exact info. */
+  onSelectElement(info: ElementInfo): void;
+}
+
+type DragTool = 'zoom' | 'select';
+
 type HoverTarget = { key: string; row: number; col: number; exact: true } | { key: string; row: number; col: number; exact: false; cell: Viewport };
 
 export class HeatmapView {
@@ -43,6 +56,16 @@ export class HeatmapView {
   private readonly selection: HTMLElement;
   private readonly colorbar: HTMLElement;
   private readonly modeButtons: Record<ColorMode, HTMLButtonElement>;
+  private readonly toolButtons: Record<DragTool, HTMLButtonElement>;
+  private readonly selectBox: HTMLElement;
+  private tool: DragTool = 'zoom';
+  /** The rectangle selected for region edits (drawn dashed), in view coordinates. */
+  private selectedRect: Viewport | undefined;
+  /** A drag-selection in progress: where it started (element, and pixels in the plot area). */
+  private dragFrom: { row: number; col: number; x: number; y: number } | undefined;
+  private editable = true;
+  /** The outcome of the last element edit, shown again when the selection is re-read after it. */
+  private elementNote: { at: { row: number; col: number }; text: string; error: boolean } | undefined;
 
   private subject: HeatmapSubject | undefined;
   private colorMode: ColorMode;
@@ -74,6 +97,7 @@ export class HeatmapView {
     private readonly rpc: HostRpc,
     initialMode: ColorMode,
     private readonly onModeChange: (mode: ColorMode) => void,
+    private readonly hooks: HeatmapHooks,
   ) {
     this.colorMode = initialMode;
     this.plotDiv = h('div', { class: 'heatmap-plot', 'data-testid': 'heatmap-plot' }) as PlotDiv;
@@ -98,20 +122,42 @@ export class HeatmapView {
       sequential: modeButton('sequential', 'Sequential', 'Viridis colour map over the tile’s min..max'),
     };
     this.updateModeButtons();
+    const toolButton = (tool: DragTool, label: string, title: string) => {
+      const b = h('button', { class: 'seg', title, 'data-testid': `tool-${tool}` }, label);
+      b.addEventListener('click', () => void this.setTool(tool));
+      return b;
+    };
+    this.toolButtons = {
+      zoom: toolButton('zoom', 'Zoom', 'Drag to zoom in (double-click resets)'),
+      select: toolButton('select', 'Select', 'Drag to select a rectangle to edit'),
+    };
+    this.updateToolButtons();
+    this.selectBox = h('div', { class: 'select-box', hidden: true });
     this.element = h(
       'section',
       { class: 'heatmap', 'data-testid': 'heatmap' },
-      h('div', { class: 'heatmap-toolbar' }, h('span', { class: 'segmented' }, this.modeButtons.diverging, this.modeButtons.sequential), this.statusEl),
+      h(
+        'div',
+        { class: 'heatmap-toolbar' },
+        h('span', { class: 'segmented' }, this.modeButtons.diverging, this.modeButtons.sequential),
+        h('span', { class: 'segmented' }, this.toolButtons.zoom, this.toolButtons.select),
+        this.statusEl,
+      ),
       this.errorEl,
       this.loading,
-      h('div', { class: 'heatmap-area' }, this.plotDiv, this.colorbar, this.hoverBox),
+      h('div', { class: 'heatmap-area' }, this.plotDiv, this.colorbar, this.hoverBox, this.selectBox),
       h('div', { class: 'hover-line' }, h('span', { class: 'muted' }, 'Hover: '), this.hoverIndex, ' ', this.hoverValue),
       this.selection,
     );
 
     this.plotDiv.addEventListener('mousemove', (ev) => this.onMouseMove(ev));
     this.plotDiv.addEventListener('mouseleave', () => this.hideHoverBox());
-    this.plotDiv.addEventListener('mousedown', (ev) => (this.downAt = { x: ev.clientX, y: ev.clientY }));
+    this.plotDiv.addEventListener('mousedown', (ev) => {
+      this.downAt = { x: ev.clientX, y: ev.clientY };
+      if (this.tool === 'select' && ev.button === 0) this.startDrag(ev);
+    });
+    window.addEventListener('mousemove', (ev) => this.moveDrag(ev));
+    window.addEventListener('mouseup', (ev) => this.endDrag(ev));
     this.plotDiv.addEventListener('click', (ev) => this.onClick(ev));
     new ResizeObserver(() => this.onResize()).observe(this.plotDiv);
   }
@@ -123,6 +169,7 @@ export class HeatmapView {
     this.base = undefined;
     this.detail = undefined;
     this.selected = undefined;
+    this.selectedRect = undefined;
     this.hovered = undefined;
     this.lastHovered = undefined;
     this.cache.clear();
@@ -151,11 +198,75 @@ export class HeatmapView {
     this.element.hidden = true;
   }
 
-  /** Re-fetch what is shown (the engine restarted). */
+  /** Re-fetch what is shown (the engine restarted, or the bytes changed), keeping zoom and selection. */
   reload(): void {
     if (!this.subject) return;
     this.cache.clear();
     void this.loadBase(true);
+    if (this.selected) this.showSelected(this.subject, this.selected);
+    // The hover line keeps showing the last element: read it again too.
+    if (this.lastHovered) this.fetchHover(this.lastHovered);
+  }
+
+  setEditable(editable: boolean): void {
+    this.editable = editable;
+    this.toolButtons.select.hidden = !editable;
+    if (!editable && this.tool === 'select') void this.setTool('zoom');
+  }
+
+  /** Outline the rectangle region edits apply to (typed ranges), or none. */
+  setSelectedRect(rect: Viewport | undefined): void {
+    this.selectedRect = rect;
+    if (this.plotted && this.base) void this.draw();
+  }
+
+  private async setTool(tool: DragTool): Promise<void> {
+    this.tool = tool;
+    this.updateToolButtons();
+    // In select mode our own drag handling draws the rectangle; plotly must not zoom.
+    if (this.plotted) await (await plotly()).relayout(this.plotDiv, { dragmode: tool === 'zoom' ? 'zoom' : false });
+  }
+
+  private updateToolButtons(): void {
+    for (const [tool, b] of Object.entries(this.toolButtons)) b.setAttribute('aria-pressed', String(tool === this.tool));
+    this.plotDiv.classList.toggle('selecting', this.tool === 'select');
+  }
+
+  // ---- drag-selection of a rectangle ----
+
+  private startDrag(ev: MouseEvent): void {
+    const at = this.elementAt(ev);
+    if (!at) return;
+    const area = this.selectBox.parentElement!.getBoundingClientRect();
+    this.dragFrom = { ...at, x: ev.clientX - area.left, y: ev.clientY - area.top };
+    ev.preventDefault();
+  }
+
+  private moveDrag(ev: MouseEvent): void {
+    const from = this.dragFrom;
+    if (!from) return;
+    const area = this.selectBox.parentElement!.getBoundingClientRect();
+    const x = ev.clientX - area.left;
+    const y = ev.clientY - area.top;
+    const b = this.selectBox;
+    b.hidden = false;
+    b.style.left = `${Math.min(x, from.x)}px`;
+    b.style.top = `${Math.min(y, from.y)}px`;
+    b.style.width = `${Math.abs(x - from.x)}px`;
+    b.style.height = `${Math.abs(y - from.y)}px`;
+  }
+
+  private endDrag(ev: MouseEvent): void {
+    const from = this.dragFrom;
+    if (!from) return;
+    this.dragFrom = undefined;
+    this.selectBox.hidden = true;
+    const to = this.elementAt(ev, true);
+    if (!to || !this.downAt || Math.hypot(ev.clientX - this.downAt.x, ev.clientY - this.downAt.y) <= 4) return; // a click
+    const rect = { row0: Math.min(from.row, to.row), row1: Math.max(from.row, to.row) + 1, col0: Math.min(from.col, to.col), col1: Math.max(from.col, to.col) + 1 };
+    this.selectedRect = rect;
+    void this.draw();
+    this.hooks.onSelectRect(rect);
   }
 
   /** Redraw with the current theme's colours. */
@@ -390,9 +501,10 @@ export class HeatmapView {
     const t = themeColors();
     const s = this.subject;
     const axis = { showgrid: false, zeroline: false, ticks: 'outside', color: t.muted, tickfont: { color: t.foreground, size: 11 }, linecolor: t.border, showline: true, mirror: true };
-    const shapes = this.selected
-      ? [{ type: 'rect', x0: this.selected.col - 0.5, x1: this.selected.col + 0.5, y0: this.selected.row - 0.5, y1: this.selected.row + 0.5, line: { color: t.foreground, width: 2 } }]
-      : [];
+    const shapes: object[] = [];
+    const r = this.selectedRect;
+    if (r) shapes.push({ type: 'rect', x0: r.col0 - 0.5, x1: r.col1 - 0.5, y0: r.row0 - 0.5, y1: r.row1 - 0.5, line: { color: t.foreground, width: 1.5, dash: 'dash' } });
+    if (this.selected) shapes.push({ type: 'rect', x0: this.selected.col - 0.5, x1: this.selected.col + 0.5, y0: this.selected.row - 0.5, y1: this.selected.row + 0.5, line: { color: t.foreground, width: 2 } });
     return {
       autosize: true,
       margin: MARGIN,
@@ -404,7 +516,7 @@ export class HeatmapView {
       // Element indices: x = column, y = row growing downwards like a matrix.
       xaxis: { ...axis, ...this.ticks('x'), title: { text: s && s.view.colDim >= 0 ? `dim ${s.view.colDim}` : '', font: { size: 11, color: t.muted }, standoff: 4 }, autorange: true },
       yaxis: { ...axis, ...this.ticks('y'), title: { text: s && s.view.rowDim >= 0 ? `dim ${s.view.rowDim}` : '', font: { size: 11, color: t.muted }, standoff: 4 }, autorange: 'reversed' },
-      dragmode: 'zoom',
+      dragmode: this.tool === 'zoom' ? 'zoom' : false,
       hovermode: false,
       shapes,
       uirevision: this.uirevision,
@@ -447,17 +559,25 @@ export class HeatmapView {
 
   // ---- hover and click ----
 
-  /** The view element under the mouse, or undefined outside the data. */
-  private elementAt(ev: MouseEvent): { row: number; col: number } | undefined {
+  /** The view element under the mouse, or undefined outside the data (`clamp`: the nearest one). */
+  private elementAt(ev: MouseEvent, clamp = false): { row: number; col: number } | undefined {
     const fl = this.plotDiv._fullLayout;
     const s = this.subject;
     if (!fl || !s || !this.base) return undefined;
     const rect = this.plotDiv.getBoundingClientRect();
-    const px = ev.clientX - rect.left - fl.xaxis._offset;
-    const py = ev.clientY - rect.top - fl.yaxis._offset;
+    let px = ev.clientX - rect.left - fl.xaxis._offset;
+    let py = ev.clientY - rect.top - fl.yaxis._offset;
+    if (clamp) {
+      px = Math.min(Math.max(px, 0), fl.xaxis._length);
+      py = Math.min(Math.max(py, 0), fl.yaxis._length);
+    }
     if (px < 0 || py < 0 || px > fl.xaxis._length || py > fl.yaxis._length) return undefined;
-    const col = Math.round(fl.xaxis.p2d(px));
-    const row = Math.round(fl.yaxis.p2d(py));
+    let col = Math.round(fl.xaxis.p2d(px));
+    let row = Math.round(fl.yaxis.p2d(py));
+    if (clamp) {
+      col = Math.min(Math.max(col, 0), s.view.cols - 1);
+      row = Math.min(Math.max(row, 0), s.view.rows - 1);
+    }
     if (row < 0 || col < 0 || row >= s.view.rows || col >= s.view.cols) return undefined;
     return { row, col };
   }
@@ -553,25 +673,30 @@ export class HeatmapView {
   }
 
   private onClick(ev: MouseEvent): void {
-    // A drag (zoom box, pan) also ends in a click; only a still click selects.
+    // A drag (zoom box, pan, selection) also ends in a click; only a still click selects.
     if (this.downAt && Math.hypot(ev.clientX - this.downAt.x, ev.clientY - this.downAt.y) > 4) return;
     const at = this.elementAt(ev);
     const s = this.subject;
     if (!at || !s) return;
     this.selected = at;
     void this.draw();
+    this.selection.hidden = false;
+    this.selection.replaceChildren(h('div', { class: 'muted' }, 'Reading element…'));
+    this.showSelected(s, at);
+  }
+
+  /** Reads the selected element and shows it, with inputs to set it when the model is editable. */
+  private showSelected(s: HeatmapSubject, at: { row: number; col: number }): void {
     this.clickAbort?.abort();
     const abort = new AbortController();
     this.clickAbort = abort;
-    this.selection.hidden = false;
-    this.selection.replaceChildren(h('div', { class: 'muted' }, 'Reading element…'));
     this.rpc
       .request('element', { tensor: s.tensor.name, slice: s.view.slice, row: at.row, col: at.col }, { signal: abort.signal })
       .then((e) => {
-        if (this.subject !== s) return;
+        if (this.subject !== s || this.selected !== at) return;
         const field = (label: string, value: string, testid: string) => h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, label), h('span', { class: 'stat-value mono', 'data-testid': testid }, value));
         const bit = e.bitOffset ? ` + ${e.bitOffset} bits` : '';
-        this.selection.replaceChildren(
+        const parts: HTMLElement[] = [
           h('h3', {}, 'Selected element'),
           h(
             'div',
@@ -581,11 +706,64 @@ export class HeatmapView {
             field('file offset', `${s.fileName} @ ${formatInt(e.byteOffset)}${bit}`, 'selected-offset'),
             field('bytes', spaceHex(e.hex), 'selected-hex'),
           ),
-        );
+        ];
+        if (this.editable) parts.push(this.elementEditor(s, at, e));
+        this.selection.replaceChildren(...parts);
+        this.hooks.onSelectElement(e);
       })
       .catch((err: unknown) => {
         if (!isCancelled(err)) this.selection.replaceChildren(h('div', { class: 'error-line' }, (err as Error).message));
       });
+  }
+
+  /** Set the selected element to a typed value (rounded to the dtype) or to typed bytes. */
+  private elementEditor(s: HeatmapSubject, at: { row: number; col: number }, e: ElementInfo): HTMLElement {
+    const note = this.elementNote?.at === at ? this.elementNote : undefined;
+    const message = h('span', { class: note?.error ? 'error-line' : 'muted', 'data-testid': 'element-edit-result' }, note?.text ?? '');
+    const show = (text: string, error: boolean) => {
+      this.elementNote = { at, text, error };
+      message.className = error ? 'error-line' : 'muted';
+      message.textContent = text;
+    };
+    const valueInput = h('input', { class: 'text-input', 'data-testid': 'element-value-input', 'aria-label': 'New value', value: e.text });
+    const hexInput = h('input', { class: 'text-input', 'data-testid': 'element-hex-input', 'aria-label': 'New bytes (hex)', value: spaceHex(e.hex) });
+    const bytes = e.hex.length / 2;
+    const tensorStart = e.byteOffset - s.tensor.fileOffset;
+    const submit = async (edit: DocumentEdit | string) => {
+      if (typeof edit === 'string') return show(edit, true);
+      try {
+        const r = await this.hooks.onEdit(edit);
+        show(r.changedElements ? r.summary : 'unchanged', false);
+      } catch (err) {
+        show((err as Error).message, true);
+      }
+    };
+    const setValue = () => {
+      const v = parseNumber(valueInput.value);
+      void submit(v === null ? `"${valueInput.value}" is not a number` : { type: 'element', tensor: s.tensor.name, slice: s.view.slice, row: at.row, col: at.col, value: v });
+    };
+    const setHex = () => {
+      const hex = cleanHex(hexInput.value, bytes);
+      void submit(hex === null ? `"${hexInput.value}" is not ${bytes} byte${bytes > 1 ? 's' : ''} of hex` : { type: 'bytes', tensor: s.tensor.name, offset: tensorStart, hex });
+    };
+    const button = (label: string, testid: string, run: () => void) => {
+      const b = h('button', { class: 'button secondary', 'data-testid': testid }, label);
+      b.addEventListener('click', run);
+      return b;
+    };
+    valueInput.addEventListener('keydown', (ev) => ev.key === 'Enter' && setValue());
+    hexInput.addEventListener('keydown', (ev) => ev.key === 'Enter' && setHex());
+    return h(
+      'div',
+      { class: 'element-edit' },
+      h('span', { class: 'field-label' }, 'Set value'),
+      valueInput,
+      button('Set', 'element-set-value', setValue),
+      h('span', { class: 'field-label' }, 'bytes'),
+      hexInput,
+      button('Set', 'element-set-hex', setHex),
+      message,
+    );
   }
 }
 

@@ -2,7 +2,7 @@
 // cancellation (an AbortSignal posts `cancel` and rejects at once). Also wraps the VS Code
 // webview API (messages and the persisted view state).
 
-import type { ResultOf } from '../../shared/protocol';
+import type { DocumentEdit, EditResult, ResultOf } from '../../shared/protocol';
 import type { FromWebview, ToWebview, WebviewEngineMethod, WebviewParams } from '../../shared/webviewProtocol';
 
 interface VsCodeApi {
@@ -100,6 +100,15 @@ export class HostRpc {
         { once: true },
       );
       postToHost({ type: 'request', id, method, params });
+    });
+  }
+
+  /** An edit of the model: the host applies it through the document (undo stack, dirty mark). */
+  edit(edit: DocumentEdit): Promise<EditResult> {
+    const id = this.nextId++;
+    return new Promise<EditResult>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      postToHost({ type: 'edit', id, edit });
     });
   }
 }

@@ -15,8 +15,9 @@ class ModelEditorApp {
   private readonly tree: TreeView;
   private readonly panel: TensorPanel;
   private readonly byName: Map<string, TensorInfo>;
+  private readonly banner: HTMLElement;
 
-  constructor(root: HTMLElement, rpc: HostRpc, info: ModelInfo, fileName: string, selectTensor: string | undefined) {
+  constructor(root: HTMLElement, rpc: HostRpc, info: ModelInfo, fileName: string, selectTensor: string | undefined, readOnly: string | undefined) {
     const state = loadViewState();
     this.byName = new Map(info.tensors.map((t) => [t.name, t]));
     this.panel = new TensorPanel(rpc, info, state.colorMode ?? 'diverging');
@@ -29,7 +30,9 @@ class ModelEditorApp {
     this.tree.element.slot = 'start';
     this.panel.element.slot = 'end';
     split.append(this.tree.element, this.panel.element);
-    root.replaceChildren(split);
+    this.banner = h('div', { class: 'read-only-banner', 'data-testid': 'read-only-banner', hidden: true });
+    root.replaceChildren(this.banner, split);
+    this.setReadOnly(readOnly);
     root.dataset.file = fileName;
     document.title = fileName;
 
@@ -53,6 +56,14 @@ class ModelEditorApp {
   reload(): void {
     this.panel.reload();
   }
+
+  /** Untrusted workspace: a banner says why, and the edit controls are gone. */
+  setReadOnly(reason: string | undefined): void {
+    this.banner.hidden = reason === undefined;
+    this.banner.replaceChildren(h('span', { class: 'codicon codicon-lock' }), ' ', reason ?? '');
+    document.body.classList.toggle('read-only', reason !== undefined);
+    this.panel.setEditable(reason === undefined);
+  }
 }
 
 const root = document.getElementById('app')!;
@@ -63,7 +74,7 @@ onHostMessage((msg: ToWebview) => {
   if (rpc.handle(msg)) return;
   switch (msg.type) {
     case 'init':
-      app = new ModelEditorApp(root, rpc, msg.info, msg.fileName, msg.selectTensor);
+      app = new ModelEditorApp(root, rpc, msg.info, msg.fileName, msg.selectTensor, msg.readOnly);
       break;
     case 'loadError':
       root.replaceChildren(h('div', { class: 'load-error', 'data-testid': 'load-error' }, h('span', { class: 'codicon codicon-error' }), ' ', msg.message));
@@ -72,7 +83,11 @@ onHostMessage((msg: ToWebview) => {
       app?.reveal(msg.tensor);
       break;
     case 'engineRestarted':
+    case 'changed':
       app?.reload();
+      break;
+    case 'readOnly':
+      app?.setReadOnly(msg.reason);
       break;
   }
 });
