@@ -1,8 +1,13 @@
 // The right-hand panel for the selected tensor: what and where it is (dtype, shape, bytes in
-// which file), its statistics, the slice picker and the heatmap of the chosen slice.
+// which file), its statistics, the slice picker, the region edit controls, the heatmap of
+// the chosen slice and the hex view of its bytes. Edits go to the host; when the model's
+// bytes change (here, in another editor, by undo or redo) everything shown is fetched again.
 
-import type { ModelInfo, TensorInfo } from '../../shared/protocol';
+import type { DocumentEdit, EditResult, ModelInfo, TensorInfo } from '../../shared/protocol';
 import { h } from './dom';
+import { EditBar } from './editBar';
+import { byteOfElement, unitOf } from './editModel';
+import { HexView } from './hexView';
 import { formatBytes, formatInt, formatShape } from './format';
 import { HeatmapView } from './heatmapView';
 import type { ColorMode } from './heatmapData';
@@ -21,6 +26,8 @@ export class TensorPanel {
   private readonly stats: StatsView;
   private readonly slicer: SlicePicker;
   private readonly heatmap: HeatmapView;
+  private readonly editBar: EditBar;
+  private readonly hex: HexView;
   private tensor: TensorInfo | undefined;
   private sliceAbort: AbortController | undefined;
   /** The last valid slice per tensor, so returning to a tensor shows the same view. */
@@ -34,10 +41,30 @@ export class TensorPanel {
     this.header = h('header', { class: 'tensor-header' });
     this.stats = new StatsView(rpc);
     this.slicer = new SlicePicker((slice) => void this.applySlice(slice));
-    this.heatmap = new HeatmapView(rpc, colorMode, (mode) => saveViewState({ colorMode: mode }));
+    const edit = (e: DocumentEdit): Promise<EditResult> => this.rpc.edit(e);
+    this.editBar = new EditBar(edit, (rect) => this.heatmap.setSelectedRect(rect));
+    this.heatmap = new HeatmapView(rpc, colorMode, (mode) => saveViewState({ colorMode: mode }), {
+      onEdit: edit,
+      onSelectRect: (rect) => this.editBar.setRect(rect),
+      onSelectElement: (e) => {
+        const t = this.tensor;
+        if (!t) return;
+        // The hex view shows the unit of whole bytes holding the element.
+        const start = byteOfElement(t.dtype, this.flatIndex(t, e.index));
+        this.hex.reveal(start, start + unitOf(t.dtype).bytes);
+      },
+    });
+    this.hex = new HexView(rpc, edit);
     this.empty = h('div', { class: 'panel-empty muted', 'data-testid': 'panel-empty' }, 'Select a tensor in the tree to see its values.');
     // Values first: the heatmap is what one opens a tensor for; statistics follow.
-    this.body = h('div', { class: 'panel-body', hidden: true }, this.header, h('section', { class: 'view' }, h('h3', {}, 'Values'), this.slicer.element, this.heatmap.element), this.stats.element);
+    this.body = h(
+      'div',
+      { class: 'panel-body', hidden: true },
+      this.header,
+      h('section', { class: 'view' }, h('h3', {}, 'Values'), this.slicer.element, this.editBar.element, this.heatmap.element),
+      this.hex.element,
+      this.stats.element,
+    );
     this.element = h('div', { class: 'tensor-panel', 'data-testid': 'tensor-panel' }, this.empty, this.body);
   }
 
@@ -52,6 +79,7 @@ export class TensorPanel {
     this.element.dataset.tensor = tensor.name;
     this.renderHeader(tensor);
     this.stats.load(tensor);
+    this.hex.show(tensor);
     const n = elementCount(tensor.shape);
     if (n === 0) {
       this.sliceAbort?.abort();
@@ -63,10 +91,24 @@ export class TensorPanel {
     void this.applySlice(start);
   }
 
-  /** The engine restarted: fetch again what is shown. */
+  /** The engine restarted or the bytes changed: fetch again what is shown. */
   reload(): void {
     if (this.tensor) this.stats.load(this.tensor);
     this.heatmap.reload();
+    this.hex.reload();
+  }
+
+  /** Editing allowed (trusted workspace) or not. */
+  setEditable(editable: boolean): void {
+    this.editBar.setEditable(editable);
+    this.heatmap.setEditable(editable);
+    this.hex.setEditable(editable);
+  }
+
+  private flatIndex(t: TensorInfo, index: readonly number[]): number {
+    let flat = 0;
+    for (let d = 0; d < t.shape.length; d++) flat = flat * t.shape[d] + (index[d] ?? 0);
+    return flat;
   }
 
   refreshTheme(): void {
@@ -110,6 +152,7 @@ export class TensorPanel {
       saveViewState({ tensor: tensor.name, slice: view.slice });
       const specs = parseSlice(view.slice, tensor.shape.length) ?? defaultSpecs(tensor.shape);
       const fileName = baseName(this.info.files[tensor.fileIndex]?.path ?? '');
+      this.editBar.setSubject(tensor.name, view);
       this.heatmap.show({ tensor, fileName, view, specs });
     } catch (err) {
       if (isCancelled(err) || abort.signal.aborted) return;
