@@ -18,7 +18,7 @@ import { revertPatch } from './patch/compose';
 import { diffModels } from './patch/diff';
 import { writePatchFile } from './patch/file';
 import { parsePatch } from './patch/parse';
-import { diffPatches } from './patch/patchDiff';
+import { diffPatches, resultChange } from './patch/patchDiff';
 import { PatchIndex } from './patch/patchIndex';
 import { openModel } from './safetensors/model';
 
@@ -97,6 +97,13 @@ export class ReviewSession {
     },
 
     patchDiff: async ({ oldPatchId, newPatchId, limit }) => diffPatches(this.patch(oldPatchId), this.patch(newPatchId), limit),
+
+    patchDiffTile: async ({ oldPatchId, newPatchId, tensor, viewport, maxRows, maxCols, range }, ctx) => {
+      const [older, newer] = [this.patch(oldPatchId), this.patch(newPatchId)];
+      if (!older.has(tensor) && !newer.has(tensor)) throw new UserError(`neither version of the patch touches tensor ${JSON.stringify(tensor)}`);
+      const d = resultChange(older, newer, tensor);
+      return computeTile(d.model, d.tensor, { slice: '[:, :]', viewport, maxRows, maxCols, range }, ctx.signal);
+    },
 
     compareView: async ({ pathA, pathB, tensor, slice }) => compareView(this.models, pathA, pathB, tensor, slice),
 

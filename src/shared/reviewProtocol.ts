@@ -185,6 +185,11 @@ export interface ReviewMethods {
   patchApply: { params: { patchId: string; basePath: string; outPath: string }; result: { written: boolean; check: PatchCheck } };
   /** Writes the inverse patch to outPath atomically. */
   patchRevert: { params: { patchId: string; outPath: string }; result: { hunks: number } };
+  /** new result − old result of a tensor in its 2-D view (no value where neither version has a hunk). */
+  patchDiffTile: {
+    params: { oldPatchId: string; newPatchId: string; tensor: string; viewport: Viewport; maxRows: number; maxCols: number; range: TileRange };
+    result: Tile;
+  };
   /** Hunks added, removed and changed from the old patch to the new, by tensor. */
   patchDiff: { params: { oldPatchId: string; newPatchId: string; limit?: number }; result: PatchDiff };
   /**
@@ -216,6 +221,7 @@ export type ReviewRequest =
   | { method: 'hunks'; params: { side?: 'old' | 'new'; tensor: string; start: number; limit: number } }
   | { method: 'values'; params: { side?: 'old' | 'new'; tensor: string; elements: [number, number]; limit?: number } }
   | { method: 'patchTile'; params: { side?: 'old' | 'new'; tensor: string; which: PatchSide; viewport: Viewport; maxRows: number; maxCols: number; range: TileRange } }
+  | { method: 'patchDiffTile'; params: { tensor: string; viewport: Viewport; maxRows: number; maxCols: number; range: TileRange } }
   | { method: 'compareView'; params: { tensor: string; slice?: string } }
   | { method: 'compareTile'; params: Omit<CompareTileRequest, 'pathA' | 'pathB'> }
   | { method: 'compareElement'; params: { tensor: string; slice: string; row: number; col: number } };

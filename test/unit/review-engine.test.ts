@@ -186,6 +186,30 @@ test('semantic diff of two versions of a patch: added, removed, changed, unchang
     ['changed', [19, 24], 2, 1, 1], // element 20 (a new value) and 23 (newly edited)
     ['removed', [45, 46], 1, 1, 0],
   ]);
+  // new result − old result over the whole of w: 0 where both agree, no value where neither has a hunk.
+  const change = await c.request('patchDiffTile', {
+    oldPatchId: a.patchId,
+    newPatchId: b.patchId,
+    tensor: 'w',
+    viewport: { row0: 0, row1: 6, col0: 0, col1: 8 },
+    maxRows: 6,
+    maxCols: 8,
+    range: { kind: 'fixed', lo: -127, hi: 127 },
+  });
+  const expected = new Map([
+    [1, 9 - W[1]],
+    [19, 0],
+    [20, 55 - wTarget[20]],
+    [21, 0],
+    [22, 0],
+    [23, -7 - W[23]],
+    [45, W[45] - 100], // the old version's edit is gone: back to the base
+  ]);
+  for (let i = 0; i < 48; i++) {
+    const want = expected.get(i);
+    if (want === undefined) assert.equal(change.mean[i], TILE_NO_VALUE, `element ${i}`);
+    else assert.ok(Math.abs(-127 + change.mean[i] - want) <= 0.5, `element ${i}: code ${change.mean[i]}, want ${want}`);
+  }
   // The reverse direction mirrors it.
   const r = await c.request('patchDiff', { oldPatchId: b.patchId, newPatchId: a.patchId });
   assert.deepEqual(r.counts, { added: 1, removed: 1, changed: 1, unchanged: 1 });

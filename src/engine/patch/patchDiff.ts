@@ -7,7 +7,8 @@
 // version has no hunk).
 
 import type { HunkDiffEntry, PatchDiff, TensorDiffEntry } from '../../shared/reviewProtocol';
-import { elementRegion, type PatchIndex } from './patchIndex';
+import { derivedTensor, type DerivedTensor } from '../compute/derivedTensor';
+import { elementRegion, view2D, type PatchIndex } from './patchIndex';
 import { compareNames, unitOf, type Hunk } from './types';
 
 /** Entries per tensor in one answer (a sparse patch can have many thousands of hunks). */
@@ -129,4 +130,28 @@ function classify(c: Cluster, unitBytes: number, unitElements: number): 'unchang
 
 function equal(x: Uint8Array, y: Uint8Array): boolean {
   return x.length === y.length && Buffer.compare(x, y) === 0;
+}
+
+/**
+ * How the patched values of a tensor change from the old version to the new one, as a
+ * derived [rows, cols] tensor: new result − old result where either version has a hunk
+ * (a version without a hunk there leaves the base, known from the other's original bytes),
+ * NaN elsewhere.
+ */
+export function resultChange(older: PatchIndex, newer: PatchIndex, tensor: string): DerivedTensor {
+  const ref = (newer.has(tensor) ? newer : older).entry(tensor).tensor;
+  const { rows, cols } = view2D(ref.shape);
+  return derivedTensor(`${tensor} (new − old)`, [rows, cols], async (first, out) => {
+    const n = out.length;
+    const oldResult = new Float64Array(n);
+    const covered = new Uint8Array(n);
+    // Old result: the base (from the new version's original bytes), then the old version's new bytes.
+    out.fill(NaN);
+    if (newer.has(tensor)) newer.decodeInto(tensor, 'before', first, oldResult, covered);
+    if (older.has(tensor)) older.decodeInto(tensor, 'after', first, oldResult, covered);
+    // New result: the base (from the old version's original bytes), then the new version's new bytes.
+    if (older.has(tensor)) older.decodeInto(tensor, 'before', first, out);
+    if (newer.has(tensor)) newer.decodeInto(tensor, 'after', first, out);
+    for (let i = 0; i < n; i++) out[i] = covered[i] ? out[i] - oldResult[i] : NaN;
+  });
 }

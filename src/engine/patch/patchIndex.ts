@@ -157,33 +157,45 @@ export class PatchIndex {
     return { elements: [first, stop], before, after, truncated: stop < end };
   }
 
+  /** Whether the patch touches `tensor`. */
+  has(tensor: string): boolean {
+    return this.byTensor.has(tensor);
+  }
+
+  /**
+   * Decodes the patch's values of elements [first, first + out.length) of a tensor into
+   * `out` (the original or the new bytes), where a hunk covers them; marks those in `covered`.
+   * Elements no hunk covers are left as they are.
+   */
+  decodeInto(tensor: string, which: 'before' | 'after', first: number, out: Float64Array, covered?: Uint8Array): void {
+    const e = this.entry(tensor);
+    const dtype = e.tensor.dtype;
+    const bits = DTYPE_BITS[dtype];
+    const end = first + out.length;
+    for (let k = firstHunkEndingAfter(e.ranges, first); k < e.hunks.length && e.ranges[k][0] < end; k++) {
+      const h = e.hunks[k];
+      const [h0, h1] = e.ranges[k];
+      const from = Math.max(first, h0);
+      const count = Math.min(end, h1) - from;
+      const bit = (from - h0) * bits;
+      decodeElements(dtype, (which === 'before' ? h.original : h.replacement).subarray(Math.floor(bit / 8)), bit % 8, count, out, from - first);
+      covered?.fill(1, from - first, from - first + count);
+    }
+  }
+
   /** The patch's values of a tensor as a derived [rows, cols] tensor (NaN where no hunk covers). */
   derived(tensor: string, side: PatchSide): DerivedTensor {
     const e = this.entry(tensor);
     const { rows, cols } = view2D(e.tensor.shape);
-    const dtype = e.tensor.dtype;
-    const bits = DTYPE_BITS[dtype];
     let scratch = new Float64Array(0);
     return derivedTensor(`${tensor} (${side})`, [rows, cols], async (first, out) => {
       out.fill(NaN);
-      const end = first + out.length;
-      for (let k = firstHunkEndingAfter(e.ranges, first); k < e.hunks.length && e.ranges[k][0] < end; k++) {
-        const h = e.hunks[k];
-        const [h0, h1] = e.ranges[k];
-        const from = Math.max(first, h0);
-        const count = Math.min(end, h1) - from;
-        const bit = (from - h0) * bits;
-        const byte = Math.floor(bit / 8);
-        const at = from - first;
-        if (side === 'before' || side === 'after') {
-          decodeElements(dtype, (side === 'before' ? h.original : h.replacement).subarray(byte), bit % 8, count, out, at);
-        } else {
-          if (scratch.length < count) scratch = new Float64Array(count);
-          decodeElements(dtype, h.original.subarray(byte), bit % 8, count, scratch, 0);
-          decodeElements(dtype, h.replacement.subarray(byte), bit % 8, count, out, at);
-          for (let i = 0; i < count; i++) out[at + i] -= scratch[i];
-        }
-      }
+      if (side !== 'delta') return this.decodeInto(tensor, side, first, out);
+      if (scratch.length < out.length) scratch = new Float64Array(out.length);
+      const before = scratch.subarray(0, out.length);
+      this.decodeInto(tensor, 'before', first, before);
+      this.decodeInto(tensor, 'after', first, out);
+      for (let i = 0; i < out.length; i++) out[i] -= before[i];
     });
   }
 }

@@ -48,6 +48,16 @@ export class EnginePatch {
     );
   }
 
+  /** A tile of this patch's results minus `older`'s (see patchDiffTile). */
+  diffTile(older: EnginePatch, params: Omit<ReviewMethods['patchDiffTile']['params'], 'oldPatchId' | 'newPatchId'>, token?: CancellationTokenLike): Promise<ReviewMethods['patchDiffTile']['result']> {
+    return this.retrying(() =>
+      older.retrying(async () => {
+        const [a, b] = await Promise.all([older.overview(), this.overview()]);
+        return this.client().request('patchDiffTile', { ...params, oldPatchId: a.patchId, newPatchId: b.patchId }, token);
+      }),
+    );
+  }
+
   /** Runs `fn`; if the engine no longer knows the patch (it restarted), opens it again and retries once. */
   private async retrying<T>(fn: () => Promise<T>): Promise<T> {
     const before = this.opened;

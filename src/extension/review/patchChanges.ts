@@ -78,6 +78,10 @@ export class PatchChangesSession extends ReviewSession {
   }
 
   protected handle(request: ReviewRequest, token: vscode.CancellationToken): Promise<unknown> {
+    if (request.method === 'patchDiffTile') {
+      if (!this.newer) return Promise.reject(new Error('the patch is not loaded yet'));
+      return this.newer.diffTile(this.older, request.params, token);
+    }
     const side = 'side' in request.params ? request.params.side : undefined;
     const patch = side === 'old' ? this.older : this.newer;
     if (!patch) return Promise.reject(new Error('the patch is not loaded yet'));

@@ -39,7 +39,7 @@ export class DiffView {
         'header',
         { class: 'pv-header' },
         h('div', { class: 'pv-title' }, h('h2', { 'data-testid': 'diff-title' }, s.title)),
-        h('div', { class: 'muted' }, h('span', { class: 'mono' }, s.oldLabel), ` (${formatInt(s.oldOverview.hunks)} hunks) → `, h('span', { class: 'mono' }, s.newLabel), ` (${formatInt(s.newOverview.hunks)} hunks)`),
+        h('div', { class: 'muted' }, h('span', { class: 'mono' }, s.oldLabel), ` (${hunks(s.oldOverview.hunks)}) → `, h('span', { class: 'mono' }, s.newLabel), ` (${hunks(s.newOverview.hunks)})`),
         h('div', { class: 'counts' }, count(c.added, 'added', 'added'), count(c.removed, 'removed', 'removed'), count(c.changed, 'changed', 'changed'), count(c.unchanged, 'unchanged', 'unchanged')),
       ),
       s.diff.sameBase ? null : h('div', { class: 'note' }, icon('warning'), ' The two versions are for different base models (their "base" lines differ).'),
@@ -114,6 +114,10 @@ export class DiffView {
   }
 }
 
+function hunks(n: number): string {
+  return `${formatInt(n)} hunk${n === 1 ? '' : 's'}`;
+}
+
 /** Added: the new hunk's before/after; removed: the old one's; changed: both results side by side. */
 function detailSpec(t: TensorDiffEntry, e: HunkDiffEntry): DetailSpec {
   const base = { tensor: t, elements: e.elements, region: e.region };
@@ -143,7 +147,7 @@ function detailSpec(t: TensorDiffEntry, e: HunkDiffEntry): DetailSpec {
     maps: [
       { title: 'old result', version: 'old', which: 'after', group: 'values' },
       { title: 'new result', version: 'new', which: 'after', group: 'values' },
-      { title: 'new Δ', version: 'new', which: 'delta', group: 'delta' },
+      { title: 'new − old', version: undefined, which: 'change', group: 'delta' },
     ],
   };
 }

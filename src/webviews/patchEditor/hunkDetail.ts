@@ -28,7 +28,8 @@ export interface ValueColumn {
 export interface MapSpec {
   title: string;
   version: Version;
-  which: PatchSide;
+  /** A patch side, or 'change': the new version's result minus the old's (a diff). */
+  which: PatchSide | 'change';
   group: string;
 }
 
@@ -63,8 +64,10 @@ export class HunkDetail {
       panels: spec.maps.map((m) => ({
         title: m.title,
         group: m.group,
-        fetch: (req, signal) =>
-          rpc.request('patchTile', { side: m.version, tensor: tensor.name, which: m.which, viewport: req.viewport, maxRows: req.maxRows, maxCols: req.maxCols, range: { kind: 'symmetric' } }, signal),
+        fetch: (req, signal) => {
+          const tile = { tensor: tensor.name, viewport: req.viewport, maxRows: req.maxRows, maxCols: req.maxCols, range: { kind: 'symmetric' as const } };
+          return m.which === 'change' ? rpc.request('patchDiffTile', tile, signal) : rpc.request('patchTile', { ...tile, side: m.version, which: m.which }, signal);
+        },
       })),
       describe: async (row, col, signal) => {
         const flat = row * cols + col;

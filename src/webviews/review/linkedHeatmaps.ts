@@ -186,12 +186,37 @@ export class LinkedHeatmaps {
       paper_bgcolor: 'rgba(0,0,0,0)',
       plot_bgcolor: NO_VALUE_COLOR,
       font: { color: t.foreground, family: t.fontFamily, size: 10 },
-      xaxis: { ...axis, autorange: true },
-      yaxis: { ...axis, autorange: 'reversed' },
+      xaxis: { ...axis, ...this.ticks('x'), autorange: true },
+      yaxis: { ...axis, ...this.ticks('y'), autorange: 'reversed' },
       dragmode: 'zoom',
       hovermode: false,
       uirevision: 1,
     };
+  }
+
+  /** Whole-element ticks when few elements are visible (plotly would put ticks at 0.5). */
+  private ticks(axis: 'x' | 'y'): { tickmode: string; tick0?: number; dtick?: number } {
+    const vp = this.started ? this.visible() : undefined;
+    const a = vp ?? this.opts.area;
+    const span = axis === 'x' ? a.col1 - a.col0 : a.row1 - a.row0;
+    return span <= 16 ? { tickmode: 'linear', tick0: 0, dtick: 1 } : { tickmode: 'auto' };
+  }
+
+  private async updateTicks(): Promise<void> {
+    const Plotly = await plotly();
+    const update: Record<string, unknown> = {};
+    for (const axis of ['x', 'y'] as const) {
+      const t = this.ticks(axis);
+      update[`${axis}axis.tickmode`] = t.tickmode;
+      update[`${axis}axis.tick0`] = t.tick0;
+      update[`${axis}axis.dtick`] = t.dtick;
+    }
+    this.syncing = true;
+    try {
+      for (const p of this.panels) await Plotly.relayout(p.plot, update);
+    } finally {
+      this.syncing = false;
+    }
   }
 
   private config(): object {
@@ -212,6 +237,7 @@ export class LinkedHeatmaps {
       } finally {
         this.syncing = false;
       }
+      await this.updateTicks();
       this.loadDetail();
     })();
   }
@@ -268,7 +294,8 @@ export class LinkedHeatmaps {
     const t = this.panels[0]?.detail ?? this.panels[0]?.base;
     if (!t) return;
     const a = this.opts.area;
-    const parts = [`rows ${a.row0}–${a.row1 - 1}, cols ${a.col0}–${a.col1 - 1}`, t.exact ? 'exact values' : `each cell = mean of ${t.cellRows} × ${t.cellCols}`];
+    const span = (what: string, lo: number, hi: number) => (hi - lo === 1 ? `${what} ${lo}` : `${what}s ${lo}–${hi - 1}`);
+    const parts = [`${span('row', a.row0, a.row1)}, ${span('col', a.col0, a.col1)}`, t.exact ? 'exact values' : `each cell = mean of ${t.cellRows} × ${t.cellCols}`];
     if (this.panels.some((p) => p.base?.mean.includes(TILE_NO_VALUE))) parts.push('grey = no value');
     this.status.textContent = parts.join(' · ');
   }

@@ -1,0 +1,215 @@
+// Reviewing model changes in real VS Code (code-server + headless Chromium), in a git
+// repository made here: a committed .stpatch edited since (one more run of elements, one
+// value changed) opens in the patch editor; "Compare with HEAD" shows the semantic diff with
+// the changed hunk; "Compare Models" shows the table and the A / B / B − A heatmaps.
+// Screenshots: test-results/e2e/review/screenshots/ (look at them).
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { launchChromium, startCodeServer, workbenchUrl } from './codeServer.mjs';
+import { freshDir, linkExtension, repoRoot, writeUserSettings } from './workspace.mjs';
+
+const COMMAND_TITLE = 'Tensorscope: Compare with HEAD';
+const dir = freshDir('review');
+const shots = join(dir, 'screenshots');
+mkdirSync(shots, { recursive: true });
+let server;
+let browser;
+let page;
+let shotCount = 0;
+
+async function screenshot(name) {
+  const path = join(shots, `${String(++shotCount).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+function webview() {
+  return page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
+}
+
+async function quickInput(prefixKey, text) {
+  await page.keyboard.press(prefixKey);
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(text);
+}
+
+async function runCommand(title) {
+  await quickInput('F1', `>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
+  await page.keyboard.press('Enter');
+}
+
+/** Picks `label` in the quick pick that is open now. */
+async function pick(label) {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(label);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor();
+  await page.keyboard.press('Enter');
+}
+
+function step(name, fn) {
+  it(name, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      await screenshot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`).catch(() => {});
+      throw err;
+    }
+  });
+}
+
+// ---- the repository: a model, a committed patch of it, then the patch edited ----
+
+/** A safetensors file of F32 tensors (written here, independent of the engine). */
+function safetensors(tensors) {
+  const header = {};
+  let at = 0;
+  for (const t of tensors) {
+    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [at, at + t.data.byteLength] };
+    at += t.data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([prefix, Buffer.from(json), ...tensors.map((t) => Buffer.from(t.data.buffer))]);
+}
+
+function weights(edit) {
+  const w = Float32Array.from({ length: 48 * 64 }, (_, i) => Math.sin(i / 40) * Math.cos(Math.floor(i / 64) / 7));
+  const b = Float32Array.from({ length: 64 }, (_, i) => i / 64);
+  edit(w, b);
+  return safetensors([
+    { name: 'layer.bias', shape: [64], data: b },
+    { name: 'layer.weight', shape: [48, 64], data: w },
+  ]);
+}
+
+const v1 = (w) => {
+  for (let c = 10; c < 30; c++) w[5 * 64 + c] *= -3; // a run in row 5
+};
+const v2 = (w, b) => {
+  v1(w);
+  w[5 * 64 + 12] = 9; // one value of the run changed
+  for (let r = 20; r < 24; r++) for (let c = 0; c < 64; c++) w[r * 64 + c] += 1; // a new block of rows
+  b[3] = -1;
+};
+
+function git(cwd, ...args) {
+  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, encoding: 'utf8' });
+}
+
+function cli(...args) {
+  const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli.js'), ...args], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `tensorscope ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+function makeRepo(repo) {
+  mkdirSync(repo, { recursive: true });
+  git(repo, 'init', '-q');
+  writeFileSync(join(repo, 'm.safetensors'), weights(() => {}));
+  writeFileSync(join(repo, 'm-v1.safetensors'), weights(v1));
+  cli('diff', join(repo, 'm.safetensors'), join(repo, 'm-v1.safetensors'), '-o', join(repo, 'm.stpatch'));
+  git(repo, 'add', '.');
+  git(repo, 'commit', '-q', '-m', 'patch v1');
+  // The working copy moves on: a second version of the model and of the patch.
+  writeFileSync(join(repo, 'm-v2.safetensors'), weights(v2));
+  cli('diff', join(repo, 'm.safetensors'), join(repo, 'm-v2.safetensors'), '-o', join(repo, 'm.stpatch'));
+  return repo;
+}
+
+describe('reviewing model changes in VS Code (code-server + Chromium)', { timeout: 120_000 }, () => {
+  let repo;
+
+  before(async () => {
+    repo = makeRepo(join(dir, 'repo'));
+    const userDataDir = join(dir, 'user-data');
+    writeUserSettings(userDataDir);
+    const extensionsDir = join(dir, 'extensions');
+    linkExtension(extensionsDir);
+    const scratch = { TMPDIR: join(dir, 'tmp'), HOME: join(dir, 'home'), XDG_CONFIG_HOME: join(dir, 'home', '.config') };
+    mkdirSync(scratch.TMPDIR, { recursive: true });
+    mkdirSync(scratch.HOME, { recursive: true });
+    server = await startCodeServer({ userDataDir, extensionsDir, env: scratch });
+    browser = await launchChromium(join(dir, 'chromium-profile'), scratch);
+    page = browser.pages()[0] ?? (await browser.newPage());
+    await page.goto(workbenchUrl(server, repo));
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    // Until the extension's contributions are registered a .stpatch would open as text.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      await quickInput('F1', `>${COMMAND_TITLE}`);
+      const found = await page.locator('.quick-input-list .monaco-list-row', { hasText: COMMAND_TITLE }).first().waitFor({ timeout: 2000 }).then(() => true, () => false);
+      await page.keyboard.press('Escape');
+      if (found) break;
+      assert.ok(Date.now() < deadline, `"${COMMAND_TITLE}" never appeared in the command palette`);
+    }
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    server?.stop();
+  });
+
+  step('a .stpatch opens in the patch editor: hunks by tensor, base check, a hunk’s values and heatmaps', async () => {
+    await quickInput('Control+P', 'm.stpatch');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'm.stpatch' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    const wv = webview();
+    await wv.locator('[data-testid="patch-view"]').waitFor({ timeout: 30_000 });
+    const summary = await wv.locator('[data-testid="patch-summary"]').innerText();
+    // v2 against the base: bias[3]; weight rows 5 (one run) and 20..23 (one run).
+    assert.match(summary, /^3 hunks in 2 tensors/);
+    await wv.locator('[data-testid="base-state"][data-state="clean"]').waitFor({ timeout: 30_000 });
+    const hunk = wv.locator('[data-testid="hunk"][data-tensor="layer.weight"]').first();
+    await hunk.locator('.hunk-head').click();
+    await wv.locator('[data-testid="hunk-values"] table').waitFor({ timeout: 30_000 });
+    await wv.locator('[data-testid="hunk-heatmaps"] .main-svg').first().waitFor({ timeout: 30_000 });
+    await wv.locator('[data-testid="hunk-heatmaps"] .lh-status', { hasText: /exact values/ }).waitFor({ timeout: 30_000 });
+    await screenshot('patch-editor');
+  });
+
+  step('Compare with HEAD on the modified patch shows the changed hunk in the semantic diff', async () => {
+    await runCommand(COMMAND_TITLE);
+    const wv = webview();
+    await wv.locator('[data-testid="patch-diff"]').waitFor({ timeout: 30_000 });
+    // HEAD had the row-5 run only; now it has a changed value, a new run and a bias edit.
+    assert.equal(await wv.locator('[data-testid="count-changed"]').innerText(), '1 changed');
+    assert.equal(await wv.locator('[data-testid="count-added"]').innerText(), '2 added');
+    assert.equal(await wv.locator('[data-testid="count-removed"]').innerText(), '0 removed');
+    const changed = wv.locator('[data-testid="diff-entry"][data-change="changed"]');
+    assert.match(await changed.innerText(), /elements 330:350.*1 of 20 elements differ/s);
+    await changed.locator('.hunk-head').click();
+    const differing = wv.locator('[data-testid="hunk-values"] tr.differs');
+    await differing.first().waitFor({ timeout: 30_000 });
+    assert.equal(await differing.count(), 1);
+    assert.match(await differing.innerText(), /\[5, 12\]\s+-?[\d.e-]+\s+9\b/);
+    await wv.locator('[data-testid="hunk-heatmaps"] .main-svg').first().waitFor({ timeout: 30_000 });
+    await wv.locator('[data-testid="hunk-heatmaps"] .lh-status', { hasText: /exact values/ }).waitFor({ timeout: 30_000 });
+    await screenshot('patch-changes');
+  });
+
+  step('Compare Models: table of changed tensors and A / B / B − A heatmaps', async () => {
+    await runCommand('View: Close All Editors');
+    await runCommand('Tensorscope: Compare Models');
+    await pick('m.safetensors');
+    await pick('m-v2.safetensors');
+    const wv = webview();
+    await wv.locator('[data-testid="compare-table"] [data-testid="compare-row"]').first().waitFor({ timeout: 30_000 });
+    const rows = await wv.locator('[data-testid="compare-row"]').allInnerTexts();
+    assert.deepEqual(rows.map((r) => r.split(/\s+/)[0]).sort(), ['layer.bias', 'layer.weight']);
+    const json = JSON.parse(cli('compare', join(repo, 'm.safetensors'), join(repo, 'm-v2.safetensors'), '--json'));
+    const weight = json.tensors.find((t) => t.name === 'layer.weight');
+    assert.ok(rows.some((r) => r.includes('layer.weight') && r.includes(String(Number(weight.metrics.maxAbs.toPrecision(6))))), `max |Δ| ${weight.metrics.maxAbs} in ${rows.join(' | ')}`);
+    await wv.locator('[data-testid="compare-heatmaps"] figure').nth(2).waitFor({ timeout: 30_000 });
+    await wv.locator('[data-testid="compare-heatmaps"] .lh-status', { hasText: /exact values|mean of/ }).waitFor({ timeout: 30_000 });
+    assert.equal(await wv.locator('[data-testid="compare-heatmaps"] figcaption').allInnerTexts().then((t) => t.join('|')), 'A|B|B − A');
+    await screenshot('compare-view');
+  });
+});
