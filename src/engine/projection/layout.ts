@@ -7,8 +7,9 @@
 // Two threads, same result as one. The points are split into two parts with about equal
 // numbers of edges; each part moves its own points (the heads of its edges). Within an
 // epoch a part sees its own points live and the other part's as they were at the start of
-// the epoch (a snapshot); its moves of the other part's points (edge tails) are collected
-// and applied at the end of the epoch. No value is read while another thread may write it,
+// the epoch: each part has its own copy of all positions (`view`), live in its own range and
+// a snapshot elsewhere, so a read never has to ask whose point it is. Its moves of the other
+// part's points (edge tails) are collected and applied at the end of the epoch. No value is read while another thread may write it,
 // so the parts can run in parallel (a worker thread and this one, meeting at a barrier
 // after each epoch) or one after the other with identical results: the embedding depends
 // only on the seed. Small layouts run both parts in this thread.
@@ -56,9 +57,8 @@ export interface LayoutShared {
   head: Int32Array;
   tail: Int32Array;
   epochsPerSample: Float64Array;
-  /** Live positions (n x dim) and their snapshot at the start of the epoch. */
-  pos: Float64Array;
-  snap: Float64Array;
+  /** view[p]: part p's positions (n x dim): live in its range, the epoch's snapshot elsewhere. */
+  view: [Float64Array, Float64Array];
   /** delta[p]: part p's moves of the other part's points during this epoch (n x dim). */
   delta: [Float64Array, Float64Array];
   /** Per-part xorshift32 seeds. */
@@ -120,7 +120,9 @@ export async function optimizeLayout(embedding: Float64Array, graph: FuzzyGraph,
     }
     await exited;
   }
-  embedding.set(shared.pos);
+  const [view0, view1] = shared.view;
+  embedding.set(view0.subarray(0, shared.split * dim));
+  embedding.set(view1.subarray(shared.split * dim), shared.split * dim);
 }
 
 /** Part 1 of a parallel layout, in a worker thread; `ready` tells the other thread it runs. */
@@ -200,10 +202,10 @@ function prepare(embedding: Float64Array, graph: FuzzyGraph, opts: LayoutOptions
   while (edgeSplit > 0 && edgeSplit < count && head[edgeSplit] === head[edgeSplit - 1]) edgeSplit++;
   const split = edgeSplit < count ? head[edgeSplit] : n;
 
-  const pos = make(Float64Array, n * dim);
-  pos.set(embedding);
-  const snap = make(Float64Array, n * dim);
-  snap.set(embedding);
+  const view0 = make(Float64Array, n * dim);
+  view0.set(embedding);
+  const view1 = make(Float64Array, n * dim);
+  view1.set(embedding);
   const rng = new Random(opts.seed);
   return {
     n,
@@ -219,8 +221,7 @@ function prepare(embedding: Float64Array, graph: FuzzyGraph, opts: LayoutOptions
     head,
     tail,
     epochsPerSample,
-    pos,
-    snap,
+    view: [view0, view1],
     delta: [make(Float64Array, n * dim), make(Float64Array, n * dim)],
     seeds: [rng.int32() | 1, rng.int32() | 1],
     control: make(Int32Array, 4),
@@ -235,6 +236,9 @@ class Part {
   private readonly e1: number;
   private readonly nextSample: Float64Array;
   private readonly nextNegative: Float64Array;
+  /** Epochs between negative samplings and its inverse (a multiplication beats a division). */
+  private readonly perNegative: Float64Array;
+  private readonly negativesPerEpoch: Float64Array;
   private readonly attract: Float64Array;
   private readonly repel: Float64Array;
   private x32: number;
@@ -245,7 +249,9 @@ class Part {
     this.e0 = part === 0 ? 0 : s.edgeSplit;
     this.e1 = part === 0 ? s.edgeSplit : s.head.length;
     this.nextSample = s.epochsPerSample.slice(this.e0, this.e1);
-    this.nextNegative = this.nextSample.map((v) => v / s.negativeRate);
+    this.perNegative = this.nextSample.map((v) => v / s.negativeRate);
+    this.negativesPerEpoch = this.perNegative.map((v) => 1 / v);
+    this.nextNegative = this.perNegative.slice();
     const tables = curveTables(s.a, s.b, s.gamma);
     this.attract = tables.attract;
     this.repel = tables.repel;
@@ -253,10 +259,10 @@ class Part {
   }
 
   epoch(epoch: number): void {
-    const { dim, n, a, b, gamma, head, tail, epochsPerSample, pos, snap } = this.s;
-    const { lo, hi, e0, e1, nextSample, nextNegative, attract, repel } = this;
+    const { dim, n, a, b, gamma, head, tail, epochsPerSample } = this.s;
+    const { lo, hi, e0, e1, nextSample, nextNegative, perNegative, negativesPerEpoch, attract, repel } = this;
+    const pos = this.s.view[this.part];
     const delta = this.s.delta[this.part];
-    const negativeRate = this.s.negativeRate;
     const alpha = this.s.initialAlpha * (1 - epoch / this.s.epochs);
     const toIndex = n / 4294967296;
     let x32 = this.x32;
@@ -267,15 +273,13 @@ class Part {
       if (nextSample[local] > epoch) continue;
       const j = head[x] * dim;
       const k = tail[x] * dim;
-      const own = k >= lo3 && k < hi3;
-      const other = own ? pos : snap;
       // Written out for 2 and 3 dimensions: the loop body is the whole cost of the layout.
       let c0 = pos[j];
       let c1 = pos[j + 1];
       let c2 = dim === 3 ? pos[j + 2] : 0;
-      let t0 = c0 - other[k];
-      let t1 = c1 - other[k + 1];
-      let t2 = dim === 3 ? c2 - other[k + 2] : 0;
+      let t0 = c0 - pos[k];
+      let t1 = c1 - pos[k + 1];
+      let t2 = dim === 3 ? c2 - pos[k + 2] : 0;
       let d2 = t0 * t0 + t1 * t1 + t2 * t2;
       if (d2 > 0) {
         let coeff = lookup(attract, d2);
@@ -286,7 +290,7 @@ class Part {
         c0 += g0;
         c1 += g1;
         c2 += g2;
-        const moved = own ? pos : delta;
+        const moved = k >= lo3 && k < hi3 ? pos : delta;
         moved[k] -= g0;
         moved[k + 1] -= g1;
         if (dim === 3) moved[k + 2] -= g2;
@@ -295,8 +299,7 @@ class Part {
 
       // Repulsion from negative samples, all measured from the head's position after the
       // attraction, so they do not wait on each other.
-      const perNegative = epochsPerSample[x] / negativeRate;
-      const negatives = Math.floor((epoch - nextNegative[local]) / perNegative);
+      const negatives = Math.floor((epoch - nextNegative[local]) * negativesPerEpoch[local]);
       let r0 = 0;
       let r1 = 0;
       let r2 = 0;
@@ -306,10 +309,9 @@ class Part {
         x32 ^= x32 << 5;
         const o = Math.floor((x32 >>> 0) * toIndex) * dim;
         if (o === j) continue;
-        const seen = o >= lo3 && o < hi3 ? pos : snap;
-        t0 = c0 - seen[o];
-        t1 = c1 - seen[o + 1];
-        t2 = dim === 3 ? c2 - seen[o + 2] : 0;
+        t0 = c0 - pos[o];
+        t1 = c1 - pos[o + 1];
+        t2 = dim === 3 ? c2 - pos[o + 2] : 0;
         d2 = t0 * t0 + t1 * t1 + t2 * t2;
         if (d2 <= 0) continue;
         let coeff = lookup(repel, d2);
@@ -321,19 +323,24 @@ class Part {
       pos[j] = c0 + r0 * alpha;
       pos[j + 1] = c1 + r1 * alpha;
       if (dim === 3) pos[j + 2] = c2 + r2 * alpha;
-      nextNegative[local] += negatives * perNegative;
+      nextNegative[local] += negatives * perNegative[local];
     }
     this.x32 = x32;
   }
 
-  /** After both parts' epoch: take the other part's moves of our points, refresh our snapshot. */
+  /**
+   * After both parts' epoch: take the other part's moves of our points, and give the other
+   * part's view our points as they now are (its snapshot for the next epoch).
+   */
   endEpoch(): void {
-    const { dim, pos, snap } = this.s;
+    const { dim } = this.s;
+    const own = this.s.view[this.part];
+    const others = this.s.view[this.part === 0 ? 1 : 0];
     const incoming = this.s.delta[this.part === 0 ? 1 : 0];
     for (let i = this.lo * dim; i < this.hi * dim; i++) {
-      pos[i] += incoming[i];
+      own[i] += incoming[i];
       incoming[i] = 0;
-      snap[i] = pos[i];
+      others[i] = own[i];
     }
   }
 }
