@@ -7,9 +7,11 @@
 //   BENCH_QUICK=1 npm run bench projection   skips umap-js at 100k (notes: 372 s, 8.1 GB)
 //   node --import tsx bench/projection.bench.ts [--quick]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as esbuild from 'esbuild';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Random } from '../src/engine/projection/random';
 import { clusteredDataset, mnistDataset, readMatrix, type Dataset } from './projection/data';
 import { knnRecall, labelPurity, trustworthiness } from './projection/quality';
@@ -28,11 +30,28 @@ interface Run {
   exhaustiveRows?: number;
 }
 
-function runMethod(method: 'ours' | 'umap-js', ds: Dataset, dir: string): Run {
+/**
+ * The runner and the projection worker bundled like dist/ (esbuild, next to each other), so
+ * the timings are the product's, not tsx's on-the-fly compilation. Under node_modules/.cache
+ * so the bundles resolve onnxruntime-node and umap-js as dist/cli.js does.
+ */
+async function bundleRunner(): Promise<{ runner: string; dir: string }> {
+  const here = import.meta.dirname;
+  const root = join(here, '..');
+  const cache = join(root, 'node_modules', '.cache');
+  mkdirSync(cache, { recursive: true });
+  const dir = mkdtempSync(join(cache, 'projection-bench-'));
+  const common: esbuild.BuildOptions = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['onnxruntime-node', 'umap-js', 'mnist'], logLevel: 'warning' };
+  await esbuild.build({ ...common, entryPoints: [join(here, 'projection', 'runOne.ts')], outfile: join(dir, 'runOne.js') });
+  await esbuild.build({ ...common, entryPoints: [join(root, 'src/engine/projection/worker.ts')], outfile: join(dir, 'projectionWorker.js') });
+  return { runner: join(dir, 'runOne.js'), dir };
+}
+
+function runMethod(runner: string, method: 'ours' | 'umap-js', ds: Dataset, dir: string, options: object = {}): Run {
   const out = join(dir, `${method}-${ds.rows}.f32`);
   const stdout = execFileSync(
     process.execPath,
-    ['--import', 'tsx', join(__dirname, 'projection', 'runOne.ts'), method, ds.file, String(ds.rows), String(ds.cols), out],
+    [runner, method, ds.file, String(ds.rows), String(ds.cols), out, '0', JSON.stringify(options)],
     { encoding: 'utf8', maxBuffer: 1 << 20, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const report = JSON.parse(stdout.trim().split('\n').pop()!);
@@ -64,21 +83,30 @@ function printTable(rows: string[][]): void {
 export default async function run(): Promise<void> {
   const quick = process.env.BENCH_QUICK === '1' || process.argv.includes('--quick');
   const dir = mkdtempSync(join(tmpdir(), 'tensorscope-projection-bench-'));
+  const bundle = await bundleRunner();
   const rows: string[][] = [['data', 'method', 'seconds', 'peak RSS MB', 'kNN recall', `trust k=${K_TRUST}`, 'label purity', 'phases (s)']];
   try {
-    const sets: { ds: Dataset; umapJs: boolean; sample: number }[] = [
-      { ds: await clusteredDataset(10_000, 256), umapJs: true, sample: 1000 },
-      { ds: await clusteredDataset(100_000, 256), umapJs: !quick, sample: 300 },
+    // Pixels share one unit, so the digits also run without standardisation: scaling the
+    // nearly constant border pixels up to unit variance amplifies their noise.
+    type Variant = { method: 'ours' | 'umap-js'; label: string; options?: object };
+    const ours: Variant = { method: 'ours', label: 'ours' };
+    const umapJs: Variant = { method: 'umap-js', label: 'umap-js' };
+    const sets: { ds: Dataset; variants: Variant[]; sample: number }[] = [
+      { ds: await clusteredDataset(10_000, 256), variants: [ours, umapJs], sample: 1000 },
+      { ds: await clusteredDataset(100_000, 256), variants: quick ? [ours] : [ours, umapJs], sample: 300 },
     ];
     const digits = await mnistDataset();
-    if (digits) sets.push({ ds: digits, umapJs: true, sample: 1000 });
-    else console.log('(the mnist dev dependency is missing: no real-data row)');
-    for (const { ds, umapJs, sample } of sets) {
+    if (digits) {
+      const unscaled: Variant = { method: 'ours', label: 'ours --no-scale', options: { standardize: false } };
+      sets.push({ ds: digits, variants: [ours, unscaled, umapJs], sample: 1000 });
+    } else {
+      console.log('(the mnist dev dependency is missing: no real-data row)');
+    }
+    for (const { ds, variants, sample } of sets) {
       const x = readMatrix(ds);
       const picked = sampleRows(ds.rows, sample, 1);
-      const methods: ('ours' | 'umap-js')[] = umapJs ? ['ours', 'umap-js'] : ['ours'];
-      for (const method of methods) {
-        const r = runMethod(method, ds, dir);
+      for (const { method, label, options } of variants) {
+        const r = runMethod(bundle.runner, method, ds, dir, options);
         // Recall: ours against brute force in its own search space (PCA coordinates);
         // umap-js's approximate graph against brute force in the raw rows it searched.
         let recall: number | undefined;
@@ -91,19 +119,20 @@ export default async function run(): Promise<void> {
         const trust = trustworthiness(x, ds.cols, r.embedding, 2, K_TRUST, picked);
         const purity = labelPurity(r.embedding, 2, ds.labels, picked);
         const phases = r.phases ? Object.entries(r.phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ') : '';
-        rows.push([ds.name, method, fmt(r.seconds, 1), fmt(r.maxRssMB, 0), fmt(recall, 3), fmt(trust, 4), fmt(purity, 3), phases]);
+        rows.push([ds.name, label, fmt(r.seconds, 1), fmt(r.maxRssMB, 0), fmt(recall, 3), fmt(trust, 4), fmt(purity, 3), phases]);
         console.log(rows[rows.length - 1].join(' | '));
       }
-      if (!umapJs) rows.push([ds.name, 'umap-js', '372 (notes)', '8100 (notes)', '0.61 (notes)', '-', '-', 'skipped (--quick)']);
+      if (!variants.includes(umapJs)) rows.push([ds.name, 'umap-js', '372 (notes)', '8100 (notes)', '0.61 (notes)', '-', '-', 'skipped (--quick)']);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    rmSync(bundle.dir, { recursive: true, force: true });
   }
   console.log(`\n${availableParallelism()} cores; trustworthiness as sklearn.manifold.trustworthiness, estimated on sampled points (same sample per data set)`);
   printTable(rows);
 }
 
-if (require.main === module) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   run().catch((e: unknown) => {
     console.error(e);
     process.exit(1);

@@ -1,13 +1,14 @@
 // One timed projection in its own process, so peak RSS (process.resourceUsage().maxRSS) is
-// that method's alone: `node --import tsx bench/projection/runOne.ts ours|umap-js FILE ROWS
-// COLS OUT.f32 [SEED]`. Prints one JSON line; writes the embedding (float32 rows) to OUT.
+// that method's alone: `node runOne.js ours|umap-js FILE ROWS COLS OUT.f32 [SEED]
+// [OPTIONS_JSON]` (bundled by projection.bench.ts; also runs with --import tsx). Prints one JSON line; writes the embedding (float32
+// rows) to OUT.
 import { writeFileSync } from 'node:fs';
 import { fitProjection, tensorSource } from '../../src/engine/projection/index';
 import { openModel } from '../../src/engine/safetensors/model';
 import { readMatrix } from './data';
 
 async function main(): Promise<void> {
-  const [method, file, rowsArg, colsArg, out, seedArg] = process.argv.slice(2);
+  const [method, file, rowsArg, colsArg, out, seedArg, optionsArg] = process.argv.slice(2);
   const rows = Number(rowsArg);
   const cols = Number(colsArg);
   const seed = Number(seedArg ?? 0);
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   if (method === 'ours') {
     const model = await openModel(file);
     try {
-      const p = await fitProjection(tensorSource(model, 'x'), { seed });
+      const p = await fitProjection(tensorSource(model, 'x'), { seed, ...JSON.parse(optionsArg ?? '{}') });
       embedding = p.embedding;
       writeFileSync(`${out}.knn`, new Uint8Array(p.knn!.indices.buffer));
       writeFileSync(`${out}.space`, new Uint8Array(p.space.data.buffer, p.space.data.byteOffset, p.space.data.byteLength));
