@@ -22,7 +22,7 @@ export const knnCommand: Command = {
     const k = integerOption(knnCommand, 'neighbors', values.neighbors, 1, 10_000) ?? 15;
     const metric = metricOption(knnCommand.name, values.metric) ?? 'euclidean';
     const [input, tensor] = positionals;
-    const { nearestNeighbors, readAllRows, tensorSource } = await import('../projection/index');
+    const { nearestNeighbors, providerInfo, readAllRows, tensorSource } = await import('../projection/index');
     const { writeSafetensors } = await import('../safetensors/writer');
     const { terminalProgress } = await import('../projection/cliProgress');
     const progress = terminalProgress('knn');
@@ -39,7 +39,9 @@ export const knnCommand: Command = {
         { format: 'tensorscope.knn', version: '1', source_tensor: tensor, metric, k: String(k), exclude_self: 'true' },
       );
       progress.done();
-      io.stdout(`${out}: indices [${knn.rows}, ${k}] I64, distances [${knn.rows}, ${k}] F32 (${metric}, exact)\n`);
+      const provider = providerInfo();
+      io.stdout(`${out}: indices [${knn.rows}, ${k}] I64, distances [${knn.rows}, ${k}] F32 (${metric}, exact) on ${provider?.provider ?? 'cpu'}\n`);
+      if (process.stderr.isTTY && provider?.note) io.stderr(`onnxruntime: ${provider.note}\n`);
     } finally {
       progress.done();
     }

@@ -57,8 +57,10 @@ export const umapCommand: Command = {
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       io.stdout(
         `${out}: embedding [${projection.rows}, ${o.components}] F32 (pca ${projection.pca?.nComponents ?? 0}, ` +
-          `${o.nNeighbors} neighbours, ${o.metric}, ${o.epochs} epochs, seed ${o.seed}) in ${seconds} s\n`,
+          `${o.nNeighbors} neighbours, ${o.metric}, ${o.epochs} epochs, seed ${o.seed}) in ${seconds} s on ${projection.stats.provider}\n`,
       );
+      // Why ONNX Runtime runs on this provider (e.g. no CUDA libraries), for a person watching.
+      if (process.stderr.isTTY && projection.stats.providerNote) io.stderr(`onnxruntime: ${projection.stats.providerNote}\n`);
     } finally {
       progress.done();
     }
