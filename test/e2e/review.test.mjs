@@ -175,8 +175,8 @@ describe('reviewing model changes in VS Code (code-server + Chromium)', { timeou
     await screenshot('patch-editor');
   });
 
-  step('Compare with HEAD on the modified patch shows the changed hunk in the semantic diff', async () => {
-    await runCommand(COMMAND_TITLE);
+  step('Compare with HEAD (editor title button) on the modified patch shows the changed hunk in the semantic diff', async () => {
+    await page.locator('.editor-actions .action-label.codicon-git-compare').first().click();
     const wv = webview();
     await wv.locator('[data-testid="patch-diff"]').waitFor({ timeout: 30_000 });
     // HEAD had the row-5 run only; now it has a changed value, a new run and a bias edit.
@@ -211,5 +211,26 @@ describe('reviewing model changes in VS Code (code-server + Chromium)', { timeou
     await wv.locator('[data-testid="compare-heatmaps"] .lh-status', { hasText: /exact values|mean of/ }).waitFor({ timeout: 30_000 });
     assert.equal(await wv.locator('[data-testid="compare-heatmaps"] figcaption').allInnerTexts().then((t) => t.join('|')), 'A|B|B − A');
     await screenshot('compare-view');
+
+    // Linked zoom: a zoom box drawn on A zooms B and B − A to the same rows and columns.
+    const plots = ['A', 'B', 'B − A'].map((t) => wv.locator(`[data-testid="heatmap-${t}"]`));
+    const ranges = () => Promise.all(plots.map((p) => p.evaluate((el) => [el._fullLayout.xaxis.range, el._fullLayout.yaxis.range].flat().map((v) => Math.round(v * 10) / 10))));
+    const before = await ranges();
+    const box = await plots[0].locator('.nsewdrag').first().boundingBox();
+    await page.mouse.move(box.x + box.width * 0.2, box.y + box.height * 0.35);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.6, { steps: 8 });
+    await page.mouse.up();
+    let after;
+    for (let i = 0; i < 50; i++) {
+      after = await ranges();
+      if (after.every((r) => JSON.stringify(r) === JSON.stringify(after[0])) && JSON.stringify(after[0]) !== JSON.stringify(before[0])) break;
+      await page.waitForTimeout(100);
+    }
+    assert.notDeepEqual(after[0], before[0], 'A zoomed');
+    assert.deepEqual(after[1], after[0], 'B follows A');
+    assert.deepEqual(after[2], after[0], 'B − A follows A');
+    assert.ok(after[0][1] - after[0][0] < 40, `a narrower x range: ${after[0]}`);
+    await screenshot('compare-zoomed');
   });
 });

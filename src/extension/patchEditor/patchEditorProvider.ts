@@ -2,12 +2,17 @@
 // stays the truth, so saving, undo, git and text diffs work as for any text file, and
 // "Reopen Editor With… > Text Editor" shows the text.
 //
-// Diffs: when VS Code shows a diff of a .stpatch (e.g. from Source Control), it opens this
-// editor on both sides. The side whose document comes from git (uri scheme `git`, a commit
-// or HEAD) shows the SEMANTIC diff from that version to the working copy: hunks added,
-// removed and changed, by tensor. The working-copy side shows the patch as usual. The
-// index side of a staged diff (ref "~" or "") shows its patch read-only. The same semantic
-// diff is one command away anywhere: "Tensorscope: Compare with HEAD".
+// Diffs of a .stpatch, two ways:
+// - "Tensorscope: Compare with HEAD" (editor title of any .stpatch editor, text diff editors
+//   included; Explorer and Source Control context menus) opens the SEMANTIC diff from HEAD to
+//   the working copy: hunks added, removed and changed, by tensor. This is the robust path:
+//   VS Code (1.139 measured) opens Source Control diffs of a .stpatch in the TEXT diff editor,
+//   which the line-oriented format is designed for; one click on the title button then shows
+//   the semantic diff.
+// - When a diff is shown with this editor on both sides, the side whose document comes from
+//   git (scheme `git`: HEAD or a commit) shows the semantic diff from that version to the
+//   working copy; the other side shows the patch as usual. The index side of a staged diff
+//   (ref "~" or "") shows its patch read-only.
 
 import * as vscode from 'vscode';
 import { WEBVIEW_ROOTS } from '../webviewHtml';

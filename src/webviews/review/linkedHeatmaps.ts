@@ -53,12 +53,15 @@ export class LinkedHeatmaps {
   private detailAbort: AbortController | undefined;
   private hoverAbort: AbortController | undefined;
   private syncing = false;
+  /** The rows and columns in view (the area until the user zooms). */
+  private shown: Viewport;
   private started = false;
   private disposed = false;
   private readonly loadDetail = debounce(() => void this.fetchDetail(), 120);
   private readonly hover = debounce((row: number, col: number) => void this.describe(row, col), 60);
 
   constructor(private readonly opts: LinkedHeatmapsOptions) {
+    this.shown = opts.area;
     const rows = opts.area.row1 - opts.area.row0;
     const height = rows <= 6 ? MARGIN.t + MARGIN.b + Math.max(40, rows * 26) : opts.height;
     this.panels = opts.panels.map((spec) => {
@@ -196,8 +199,7 @@ export class LinkedHeatmaps {
 
   /** Whole-element ticks when few elements are visible (plotly would put ticks at 0.5). */
   private ticks(axis: 'x' | 'y'): { tickmode: string; tick0?: number; dtick?: number } {
-    const vp = this.started ? this.visible() : undefined;
-    const a = vp ?? this.opts.area;
+    const a = this.shown;
     const span = axis === 'x' ? a.col1 - a.col0 : a.row1 - a.row0;
     return span <= 16 ? { tickmode: 'linear', tick0: 0, dtick: 1 } : { tickmode: 'auto' };
   }
@@ -237,6 +239,7 @@ export class LinkedHeatmaps {
       } finally {
         this.syncing = false;
       }
+      this.shown = this.visible() ?? this.opts.area;
       await this.updateTicks();
       this.loadDetail();
     })();
@@ -268,8 +271,8 @@ export class LinkedHeatmaps {
       if (this.panels.some((p) => p.detail)) {
         for (const p of this.panels) p.detail = undefined;
         await Promise.all(this.panels.map((p) => this.draw(p)));
-        this.updateStatus();
       }
+      this.updateStatus();
       return;
     }
     const abort = new AbortController();
@@ -293,7 +296,7 @@ export class LinkedHeatmaps {
   private updateStatus(): void {
     const t = this.panels[0]?.detail ?? this.panels[0]?.base;
     if (!t) return;
-    const a = this.opts.area;
+    const a = this.shown;
     const span = (what: string, lo: number, hi: number) => (hi - lo === 1 ? `${what} ${lo}` : `${what}s ${lo}–${hi - 1}`);
     const parts = [`${span('row', a.row0, a.row1)}, ${span('col', a.col0, a.col1)}`, t.exact ? 'exact values' : `each cell = mean of ${t.cellRows} × ${t.cellCols}`];
     if (this.panels.some((p) => p.base?.mean.includes(TILE_NO_VALUE))) parts.push('grey = no value');
