@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium, startCodeServer, workbenchUrl } from './codeServer.mjs';
 import { freshDir, linkExtension, repoRoot, writeUserSettings } from './workspace.mjs';
@@ -121,6 +121,15 @@ function makeRepo(repo) {
   // The working copy moves on: a second version of the model and of the patch.
   writeFileSync(join(repo, 'm-v2.safetensors'), weights(v2));
   cli('diff', join(repo, 'm.safetensors'), join(repo, 'm-v2.safetensors'), '-o', join(repo, 'm.stpatch'));
+  // The same patch beside a model that already has v1's edits: the row-5 hunk conflicts.
+  mkdirSync(join(repo, 'other'));
+  writeFileSync(join(repo, 'other', 'c.safetensors'), weights(v1));
+  copyFileSync(join(repo, 'm.stpatch'), join(repo, 'other', 'c.stpatch'));
+  // A malformed patch: bad hex in its first row of new bytes.
+  const lines = readFileSync(join(repo, 'm.stpatch'), 'utf8').split('\n');
+  const row = lines.findIndex((l) => l.startsWith('+ '));
+  lines[row] = '+ zz' + lines[row].slice(4);
+  writeFileSync(join(repo, 'broken.stpatch'), lines.join('\n'));
   return repo;
 }
 
@@ -193,6 +202,29 @@ describe('reviewing model changes in VS Code (code-server + Chromium)', { timeou
     await wv.locator('[data-testid="hunk-heatmaps"] .main-svg').first().waitFor({ timeout: 30_000 });
     await wv.locator('[data-testid="hunk-heatmaps"] .lh-status', { hasText: /exact values/ }).waitFor({ timeout: 30_000 });
     await screenshot('patch-changes');
+  });
+
+  step('a patch that does not fit its base lists the conflicts; a malformed one shows its line', async () => {
+    await runCommand('View: Close All Editors');
+    await quickInput('Control+P', 'c.stpatch');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'c.stpatch' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    const wv = webview();
+    await wv.locator('[data-testid="base-state"][data-state="conflicts"]').waitFor({ timeout: 30_000 });
+    const conflicts = wv.locator('[data-testid="conflict"]');
+    assert.equal(await conflicts.count(), 1);
+    assert.match(await conflicts.innerText(), /layer\.weight elements 330:350.*element 330 \[5, 10\]: expected .* found/s);
+    await screenshot('conflicts');
+
+    await runCommand('View: Close All Editors');
+    await quickInput('Control+P', 'broken.stpatch');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'broken.stpatch' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    const error = webview().locator('[data-testid="malformed"] [data-testid="error-text"]');
+    await error.waitFor({ timeout: 30_000 });
+    const row = readFileSync(join(repo, 'broken.stpatch'), 'utf8').split('\n').findIndex((l) => l.startsWith('+ zz')) + 1;
+    assert.match(await error.innerText(), new RegExp(`^broken\\.stpatch:${row}: .*zz`));
+    await screenshot('malformed');
   });
 
   step('Compare Models: table of changed tensors and A / B / B − A heatmaps', async () => {
