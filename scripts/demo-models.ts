@@ -227,15 +227,15 @@ export async function writeTokenEmbeddingDemo(dir: string, hidden = 64): Promise
   const { tokens, topic, word } = demoVocabulary();
   const g = gaussian(rng(77));
   const topicCount = Math.max(...topic) + 1;
-  const centre = Array.from({ length: topicCount }, () => Array.from({ length: hidden }, () => 1.2 * g()));
+  const centre = Array.from({ length: topicCount }, () => Array.from({ length: hidden }, () => 0.7 * g()));
   const wordCount = Math.max(...word) + 1;
-  const wordOffset = Array.from({ length: wordCount }, () => Array.from({ length: hidden }, () => 0.45 * g()));
+  const wordOffset = Array.from({ length: wordCount }, () => Array.from({ length: hidden }, () => 0.6 * g()));
   const rows = tokens.length;
   const values = new Float32Array(rows * hidden);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < hidden; c++) {
       const base = topic[r] >= 0 ? centre[topic[r]][c] + wordOffset[word[r]][c] : 0;
-      values[r * hidden + c] = 0.05 * (base + 0.25 * g());
+      values[r * hidden + c] = 0.05 * (base + 0.3 * g());
     }
   }
   const embed = tensor('model.embed_tokens.weight', 'BF16', [rows, hidden], (i) => values[i]);

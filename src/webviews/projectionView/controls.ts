@@ -72,18 +72,8 @@ export class Controls {
     this.element = h(
       'div',
       { class: 'controls', 'data-testid': 'controls' },
-      field('neighbours', this.neighbors),
-      field('metric', this.metric),
-      field('PCA', this.pca),
-      field('dims', this.components),
-      field('seed', this.seed),
-      h('span', { class: 'controls-gap' }),
-      this.projectButton,
-      this.cancelButton,
-      this.saveButton,
-      h('span', { class: 'controls-gap' }),
-      field('colour', this.colorBy),
-      this.column,
+      h('div', { class: 'control-group' }, field('neighbours', this.neighbors), field('metric', this.metric), field('PCA', this.pca), field('dims', this.components), field('seed', this.seed), this.projectButton, this.cancelButton),
+      h('div', { class: 'control-group' }, field('colour', this.colorBy), this.column, this.saveButton),
     );
   }
 

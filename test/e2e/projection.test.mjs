@@ -1,0 +1,263 @@
+// The clustering view as a user sees it, in real VS Code (code-server) and headless Chromium:
+// open the demo token-embedding model, press "Project Rows" on its embedding matrix, wait
+// for the scatter (WebGL), hover a point and read its row index and token (checked against
+// the tokenizer.json), click it and check its nearest rows against a brute-force cosine
+// search over the values the CLI reads, compare two tokens, refit in 3-D. No CSP violation
+// may be logged. Screenshots go to test-results/e2e/projection/screenshots/ (look at them).
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { launchChromium, startCodeServer, workbenchUrl } from './codeServer.mjs';
+import { freshDir, linkExtension, makeWorkspace, repoRoot, writeUserSettings } from './workspace.mjs';
+
+const MODEL_DIR = 'tiny-embeddings';
+const TENSOR = 'model.embed_tokens.weight';
+const COMMAND_TITLE = 'Tensorscope: Project Tensor Rows…';
+
+const dir = freshDir('projection');
+const shots = join(dir, 'screenshots');
+mkdirSync(shots, { recursive: true });
+let server;
+let browser;
+let page;
+let shotCount = 0;
+const cspViolations = [];
+
+async function screenshot(name) {
+  const path = join(shots, `${String(++shotCount).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+/** The frame of a webview whose document holds `selector` (VS Code nests webviews in two iframes). */
+async function webviewFrame(selector, timeout = 30_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    for (const frame of page.frames()) {
+      if (await frame.locator(selector).count().catch(() => 0)) return frame;
+    }
+    assert.ok(Date.now() < deadline, `no webview shows ${selector}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function quickInput(prefixKey, text) {
+  await page.keyboard.press(prefixKey);
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(text);
+}
+
+function step(name, fn) {
+  it(name, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      await screenshot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`).catch(() => {});
+      throw err;
+    }
+  });
+}
+
+function cli(...args) {
+  const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli.js'), ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  assert.equal(r.status, 0, `tensorscope ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+describe('clustering view in VS Code (code-server + Chromium)', { timeout: 120_000 }, () => {
+  let workspace;
+  let tokens; // id -> token, from the workspace's tokenizer.json
+  let view; // the projection webview's frame
+
+  before(async () => {
+    workspace = makeWorkspace(join(dir, 'workspace'));
+    const tokenizer = JSON.parse(readFileSync(join(workspace, 'models', MODEL_DIR, 'tokenizer.json'), 'utf8'));
+    tokens = [];
+    for (const [token, id] of Object.entries(tokenizer.model.vocab)) tokens[id] = token;
+    for (const t of tokenizer.added_tokens) tokens[t.id] = t.content;
+    const userDataDir = join(dir, 'user-data');
+    writeUserSettings(userDataDir);
+    const extensionsDir = join(dir, 'extensions');
+    linkExtension(extensionsDir);
+    const scratch = { TMPDIR: join(dir, 'tmp'), HOME: join(dir, 'home'), XDG_CONFIG_HOME: join(dir, 'home', '.config') };
+    mkdirSync(scratch.TMPDIR, { recursive: true });
+    mkdirSync(scratch.HOME, { recursive: true });
+    server = await startCodeServer({ userDataDir, extensionsDir, env: scratch });
+    browser = await launchChromium(join(dir, 'chromium-profile'), scratch);
+    page = browser.pages()[0] ?? (await browser.newPage());
+    // CSP violations in any frame (webviews included) arrive as DevTools issues; a webview's
+    // violations never reach the page's console events.
+    const cdp = await browser.newCDPSession(page);
+    cdp.on('Audits.issueAdded', ({ issue }) => {
+      if (issue.code === 'ContentSecurityPolicyIssue') cspViolations.push(JSON.stringify(issue.details.contentSecurityPolicyIssueDetails ?? issue.details));
+    });
+    await cdp.send('Audits.enable');
+    await page.goto(workbenchUrl(server, workspace));
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  });
+
+  after(async () => {
+    await browser?.close().catch(() => {});
+    server?.stop();
+  });
+
+  step('the command is in the palette once the extension is up', async () => {
+    // A .safetensors file opened before the extension registers would open as text.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      await quickInput('F1', `>${COMMAND_TITLE}`);
+      const found = await page
+        .locator('.quick-input-list .monaco-list-row', { hasText: COMMAND_TITLE })
+        .first()
+        .waitFor({ timeout: 2000 })
+        .then(() => true, () => false);
+      await page.keyboard.press('Escape');
+      if (found) break;
+      assert.ok(Date.now() < deadline, `"${COMMAND_TITLE}" never appeared in the command palette`);
+    }
+  });
+
+  step('Project Rows on the embedding matrix draws the scatter after a fit with progress', async () => {
+    await quickInput('Control+P', `${MODEL_DIR}/model.safetensors`);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'model.safetensors' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    const editor = await webviewFrame('[data-testid="tree-filter"]');
+    await editor.locator('[data-testid="tree-filter"]').click();
+    await page.keyboard.type('embed_tokens');
+    await editor.locator(`vscode-tree-item[data-tensor="${TENSOR}"] .row-label`).click();
+    await editor.locator('[data-testid="tensor-name"]', { hasText: TENSOR }).waitFor();
+    const button = editor.locator('[data-testid="project-rows"]');
+    await button.waitFor({ state: 'visible' });
+    await screenshot('model-editor-project-rows');
+    // A deliberate eval in a webview (the model editor's, same CSP) is reported, so the check at
+    // the end can fail; the record starts empty when the clustering view opens. (From a timer:
+    // code evaluated by the debugger itself may eval.)
+    const threw = await editor.evaluate(
+      () =>
+        new Promise((resolve) =>
+          setTimeout(() => {
+            try {
+              eval('1');
+              resolve(false);
+            } catch {
+              resolve(true);
+            }
+          }),
+        ),
+    );
+    assert.equal(threw, true, 'eval is refused in the webview');
+    for (let i = 0; i < 50 && cspViolations.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(cspViolations.some((t) => /eval/i.test(t)), `a deliberate eval is reported: ${JSON.stringify(cspViolations)}`);
+    cspViolations.length = 0;
+    await button.click();
+
+    view = await webviewFrame('[data-testid="projection-view"] [data-testid="scatter-plot"]');
+    await view.locator('[data-testid="projection-tensor"]', { hasText: TENSOR }).waitFor();
+    const status = view.locator('[data-testid="fit-status"]');
+    await status.and(view.locator('[data-state="done"]')).waitFor({ timeout: 60_000 });
+    assert.match(await status.innerText(), /^724 rows in 2-D · fitted in/);
+    const plot = view.locator('[data-testid="scatter-plot"]');
+    assert.equal(await plot.getAttribute('data-points'), '724');
+    await plot.locator('canvas').first().waitFor();
+    // The header says the rows are the tokens of the tokenizer.json next to the model.
+    assert.match(await view.locator('.view-header').innerText(), /rows are tokens of tokenizer\.json \(BPE, 724\)/);
+    await screenshot('scatter');
+  });
+
+  /** Pixel position (relative to the plot element) of each row, from plotly's axes. */
+  async function pointPositions() {
+    return view.locator('[data-testid="scatter-plot"]').evaluate((div) => {
+      const { xaxis, yaxis } = div._fullLayout;
+      const { x, y } = div.data[0];
+      return Array.from(x, (xv, i) => [xaxis._offset + xaxis.d2p(xv), yaxis._offset + yaxis.d2p(y[i])]);
+    });
+  }
+
+  step('hover shows the row index and its token', async () => {
+    const positions = await pointPositions();
+    const plot = view.locator('[data-testid="scatter-plot"]');
+    const hover = view.locator('[data-testid="hover-row"]');
+    // The point farthest from any other, so the row under the pointer is clear.
+    const gap = (i) => Math.min(...positions.map(([x, y], j) => (j === i ? Infinity : Math.hypot(x - positions[i][0], y - positions[i][1]))));
+    let target = 0;
+    for (let i = 1; i < positions.length; i++) if (gap(i) > gap(target)) target = i;
+    const [px, py] = positions[target];
+    await plot.hover({ position: { x: px, y: py } });
+    await hover.and(view.locator('[data-row]:not([data-row=""])')).waitFor({ timeout: 10_000 });
+    const hovered = Number(await hover.getAttribute('data-row'));
+    const [hx, hy] = positions[hovered];
+    assert.ok(Math.hypot(hx - px, hy - py) <= gap(target) / 2 + 1, `hovered row ${hovered} is the point under the pointer (row ${target})`);
+    assert.equal(await hover.innerText(), `row ${hovered} · '${tokens[hovered]}'`);
+    // plotly's own hover label says the same.
+    const label = view.locator('.hoverlayer .hovertext');
+    await label.first().waitFor();
+    assert.ok((await label.first().textContent()).includes(`row ${hovered} · '${tokens[hovered]}'`));
+    await screenshot('hover');
+
+    // Click: the row's values and its nearest rows by cosine, as a brute-force search over
+    // the values the CLI reads finds them.
+    await plot.click({ position: { x: px, y: py } });
+    const detail = view.locator('[data-testid="row-detail"]');
+    await detail.and(view.locator(`[data-row="${hovered}"][data-state="done"]`)).waitFor({ timeout: 15_000 });
+    assert.equal(await view.locator('[data-testid="row-title"]').innerText(), `row ${hovered} · '${tokens[hovered]}'`);
+    await view.locator('[data-testid="row-plot"] .main-svg').first().waitFor();
+    const shown = await view.locator('[data-testid="neighbor"]').evaluateAll((els) => els.map((e) => Number(e.dataset.row)));
+    assert.equal(shown.length, 15);
+    const { shape, values } = JSON.parse(cli('slice', join(workspace, 'models', MODEL_DIR, 'model.safetensors'), TENSOR, '[:, :]', '--json'));
+    const [rows, cols] = shape;
+    const row = (r) => values.slice(r * cols, (r + 1) * cols);
+    const dot = (a, b) => a.reduce((s, v, i) => s + v * b[i], 0);
+    const q = row(hovered);
+    const ranked = Array.from({ length: rows }, (_, r) => r)
+      .filter((r) => r !== hovered)
+      .map((r) => ({ r, d: 1 - dot(q, row(r)) / Math.sqrt(dot(q, q) * dot(row(r), row(r))) }))
+      .sort((a, b) => a.d - b.d || a.r - b.r);
+    assert.deepEqual(shown, ranked.slice(0, 15).map((x) => x.r));
+    await screenshot('row-detail');
+  });
+
+  step('token comparison: search two tokens, see the cosine; picking A selects its row', async () => {
+    await view.locator('[data-testid="token-search-a"]').click();
+    await page.keyboard.press('Control+A'); // the clicked row's token may be there already
+    await page.keyboard.type('cat');
+    const suggestionA = view.locator('[data-testid="token-suggestions-a"] [data-testid="token-suggestion"]').first();
+    await suggestionA.waitFor();
+    const catId = Number(await suggestionA.getAttribute('data-id'));
+    assert.equal(tokens[catId], 'cat');
+    await suggestionA.click();
+    await view.locator(`[data-testid="row-detail"][data-row="${catId}"][data-state="done"]`).waitFor({ timeout: 15_000 });
+    const nearest = await view.locator('[data-testid="neighbor"]').evaluateAll((els) => els.slice(0, 4).map((e) => Number(e.dataset.row)));
+    assert.ok(nearest.every((r) => /cat/i.test(tokens[r])), `the nearest tokens of 'cat' are its other forms: ${nearest.map((r) => tokens[r])}`);
+
+    await view.locator('[data-testid="token-search-b"]').click();
+    await page.keyboard.press('Control+A'); // the clicked row's token may be there already
+    await page.keyboard.type('Ġdog');
+    const suggestionB = view.locator('[data-testid="token-suggestions-b"] [data-testid="token-suggestion"]').first();
+    await suggestionB.waitFor();
+    assert.equal(tokens[Number(await suggestionB.getAttribute('data-id'))], 'Ġdog');
+    await suggestionB.click();
+    const cosine = view.locator('[data-testid="token-cosine-value"]');
+    await cosine.waitFor();
+    const value = Number(await cosine.innerText());
+    assert.ok(value > -1 && value < 1, `cosine ${value}`);
+    await screenshot('token-comparison');
+  });
+
+  step('3-D: a refit draws a scatter3d; no CSP violation was logged', async () => {
+    const dims = view.locator('[data-testid="opt-components"]');
+    await dims.evaluate((el) => {
+      el.value = '3';
+      el.dispatchEvent(new Event('change'));
+    });
+    await view.locator('[data-testid="project-button"]').click();
+    await view.locator('[data-testid="scatter-plot"][data-components="3"]').waitFor({ timeout: 60_000 });
+    await view.locator('[data-testid="fit-status"][data-state="done"]').waitFor({ timeout: 60_000 });
+    assert.match(await view.locator('[data-testid="fit-status"]').innerText(), /^724 rows in 3-D/);
+    await view.locator('[data-testid="scatter-plot"] .gl-container canvas').first().waitFor();
+    await screenshot('scatter-3d');
+    assert.deepEqual(cspViolations, []);
+  });
+});
