@@ -132,6 +132,7 @@ export class ReviewSession {
     releaseBlob: async ({ path }) => {
       const dispose = this.blobs.get(path);
       this.blobs.delete(path);
+      this.models.forget(path);
       await dispose?.();
       return null;
     },

@@ -43,6 +43,15 @@ export class ModelCache {
     return entry.model;
   }
 
+  /** Closes a model opened from `path`, if any (its file is going away). */
+  forget(path: string): void {
+    const absolute = resolve(path);
+    const entry = this.entries.get(absolute);
+    if (!entry) return;
+    this.entries.delete(absolute);
+    closeLater(entry.model);
+  }
+
   private evict(): void {
     while (this.entries.size > this.max) {
       let oldest: string | undefined;

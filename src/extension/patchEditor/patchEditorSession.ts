@@ -22,6 +22,9 @@ export class PatchEditorSession extends ReviewSession {
   private baseUri: vscode.Uri | undefined;
   private generation = 0;
   private reparseTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Watches the base model: a rewritten base is checked again. */
+  private baseWatcher: { uri: string; watcher: vscode.Disposable } | undefined;
+  private recheckTimer: ReturnType<typeof setTimeout> | undefined;
   private busy = false;
 
   constructor(
@@ -108,6 +111,7 @@ export class PatchEditorSession extends ReviewSession {
       this.base = { kind: 'none', reason: `no ${stem}.safetensors beside the patch` };
       return this.sendState();
     }
+    this.watchBase(uri);
     const label = this.label(uri);
     this.base = { kind: 'checking', path: uri.fsPath, label };
     this.sendState();
@@ -120,6 +124,18 @@ export class PatchEditorSession extends ReviewSession {
       this.base = { kind: 'error', path: uri.fsPath, label, message: oneLine(err) };
     }
     this.sendState();
+  }
+
+  private watchBase(uri: vscode.Uri): void {
+    if (this.baseWatcher?.uri === uri.toString()) return;
+    this.baseWatcher?.watcher.dispose();
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.joinPath(uri, '..'), baseName(uri.path)));
+    const recheck = () => {
+      if (this.recheckTimer) clearTimeout(this.recheckTimer);
+      this.recheckTimer = setTimeout(() => void this.checkBase(), REPARSE_DELAY_MS);
+    };
+    const subscriptions = [watcher, watcher.onDidChange(recheck), watcher.onDidCreate(recheck), watcher.onDidDelete(recheck)];
+    this.baseWatcher = { uri: uri.toString(), watcher: vscode.Disposable.from(...subscriptions) };
   }
 
   protected handle(request: ReviewRequest, token: vscode.CancellationToken): Promise<unknown> {
@@ -248,6 +264,8 @@ export class PatchEditorSession extends ReviewSession {
 
   dispose(): void {
     if (this.reparseTimer) clearTimeout(this.reparseTimer);
+    if (this.recheckTimer) clearTimeout(this.recheckTimer);
+    this.baseWatcher?.watcher.dispose();
     this.generation++;
     this.patch?.dispose();
     super.dispose();
