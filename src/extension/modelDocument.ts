@@ -224,7 +224,13 @@ export class ModelDocument implements vscode.CustomDocument {
     const edits = this.requireModel();
     await edits.settled();
     const info = (this.base as { info: ModelInfo }).info;
-    await writeBackup(destination.fsPath, this.uri.fsPath, info.files.map((f) => f.path), this.patchFile ?? null, edits.snapshot());
+    try {
+      await writeBackup(destination.fsPath, this.uri.fsPath, info.files.map((f) => f.path), this.patchFile ?? null, edits.snapshot());
+    } catch (err) {
+      this.services.log.error(`${this.fileName}: backup to ${destination.toString()} failed: ${oneLine(err)}`);
+      throw err;
+    }
+    this.services.log.info(`${this.fileName}: backed up ${edits.edits.length} unsaved edit(s) to ${destination.toString()}`);
     return { id: destination.toString(), delete: () => void fs.rm(destination.fsPath, { force: true }).catch(() => undefined) };
   }
 
@@ -242,6 +248,7 @@ export class ModelDocument implements vscode.CustomDocument {
       this.savedEdits = [];
       this.services.log.info(`${this.fileName}: restored ${snapshot.edits.length} unsaved edit(s) from a backup`);
     } catch (err) {
+      this.services.log.warn(`${this.fileName}: backup ${file} not restored: ${oneLine(err)}`);
       void vscode.window.showWarningMessage(`Tensorscope: the unsaved edits of ${this.fileName} were not restored: ${oneLine(err)}`);
     }
   }

@@ -1,14 +1,14 @@
 // Editing a model as a user does, in real VS Code (code-server + headless Chromium): set a
 // cell from the heatmap's selected-element panel, undo, redo, save (a .stpatch beside the
 // model, checked with the CLI), reload the window, accept "load the patch" and see the edit
-// again. Screenshots: test-results/e2e/editing/screenshots/ (look at them).
+// again; then an unsaved edit comes back from its backup after another reload. Screenshots: test-results/e2e/editing/screenshots/ (look at them).
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium, startCodeServer, workbenchUrl } from './codeServer.mjs';
-import { freshDir, linkExtension, makeWorkspace, repoRoot, writeUserSettings } from './workspace.mjs';
+import { QUIET_SETTINGS, freshDir, linkExtension, makeWorkspace, repoRoot, writeUserSettings } from './workspace.mjs';
 
 const MODEL = 'conv-net.safetensors';
 const PATCH = 'conv-net.stpatch';
@@ -90,10 +90,12 @@ async function selectCell(row, col) {
   const wv = webview();
   const filter = wv.locator('[data-testid="tree-filter"]');
   await filter.waitFor({ timeout: 30_000 });
-  await filter.click();
-  await page.keyboard.press('Control+A'); // the filter may come back from the view state
-  await page.keyboard.type('sample_feature');
-  await wv.locator(`vscode-tree-item[data-tensor="${TENSOR}"] .row-label`).click();
+  // After a reload the webview's saved state shows the tensor again.
+  if (!(await wv.locator('[data-testid="tensor-name"]', { hasText: TENSOR }).isVisible())) {
+    await filter.click();
+    await page.keyboard.type('sample_feature');
+    await wv.locator(`vscode-tree-item[data-tensor="${TENSOR}"] .row-label`).click();
+  }
   await wv.locator('[data-testid="heatmap-status"]', { hasText: /24 × 24 · exact values/ }).waitFor({ timeout: 30_000 });
   const at = await cellCenter();
   await page.mouse.click(...at(row, col));
@@ -108,6 +110,31 @@ async function cellCenter() {
   return (row, col) => [area.x + ((col + 0.5) * area.width) / 24, area.y + ((row + 0.5) * area.height) / 24];
 }
 
+/** Reloads the window and waits for the new page's workbench (not the old one's). */
+async function reloadWindow() {
+  const loaded = page.waitForEvent('load', { timeout: 60_000 });
+  await runCommand('Developer: Reload Window');
+  await loaded;
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+}
+
+/** Waits until the extension's backup of the model (in workspace storage) contains `text`. */
+async function waitForBackup(text) {
+  const storage = join(dir, 'user-data', 'User', 'workspaceStorage');
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    for (const ws of existsSync(storage) ? readdirSync(storage) : []) {
+      const folder = join(storage, ws, 'tensorscope.tensorscope');
+      for (const f of existsSync(folder) ? readdirSync(folder) : []) {
+        const head = readFileSync(join(folder, f)).subarray(0, 4096).toString('utf8');
+        if (head.startsWith('{"format":"tensorscope-edits-backup 1"') && head.includes(text)) return;
+      }
+    }
+    assert.ok(Date.now() < deadline, `no backup containing ${text}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 const activeTab = () => page.locator('.tabs-container .tab.active', { hasText: MODEL });
 
 describe('editing a model in VS Code (code-server + Chromium)', { timeout: 120_000 }, () => {
@@ -117,7 +144,8 @@ describe('editing a model in VS Code (code-server + Chromium)', { timeout: 120_0
   before(async () => {
     workspace = makeWorkspace(join(dir, 'workspace'));
     const userDataDir = join(dir, 'user-data');
-    writeUserSettings(userDataDir);
+    // The web workbench auto-saves after a delay by default: off, so dirty states are ours to check.
+    writeUserSettings(userDataDir, { ...QUIET_SETTINGS, 'files.autoSave': 'off' });
     const extensionsDir = join(dir, 'extensions');
     linkExtension(extensionsDir);
     const scratch = { TMPDIR: join(dir, 'tmp'), HOME: join(dir, 'home'), XDG_CONFIG_HOME: join(dir, 'home', '.config') };
@@ -207,8 +235,7 @@ describe('editing a model in VS Code (code-server + Chromium)', { timeout: 120_0
   });
 
   step('after a window reload, accepting "Load" shows the saved edit again', async () => {
-    await runCommand('Developer: Reload Window');
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await reloadWindow();
     // The editor comes back with the window (else it is opened again). No Escape key
     // here: it would hide the notification this step waits for.
     const restored = await activeTab().waitFor({ timeout: 15_000 }).then(() => true, () => false);
@@ -227,5 +254,24 @@ describe('editing a model in VS Code (code-server + Chromium)', { timeout: 120_0
     // Loading the saved patch does not make the document dirty.
     assert.equal(await page.locator('.tabs-container .tab.active.dirty', { hasText: MODEL }).count(), 0);
     await screenshot('reloaded-edit-back');
+  });
+
+  step('unsaved edits survive a window reload (backup), on top of the loaded patch', async () => {
+    const wv = webview();
+    await wv.locator('[data-testid="element-value-input"]').fill('2');
+    await wv.locator('[data-testid="element-set-value"]').click();
+    await wv.locator('[data-testid="selected-value"]', { hasText: /^2$/ }).waitFor({ timeout: 10_000 });
+    await page.locator('.tabs-container .tab.active.dirty', { hasText: MODEL }).waitFor({ timeout: 10_000 });
+    // VS Code backs dirty documents up about a second after a change (the web workbench cannot
+    // wait for one while the page unloads): reload once the backup holds the edit.
+    await waitForBackup('"value":2');
+    await reloadWindow();
+    await page.locator('.tabs-container .tab.active.dirty', { hasText: MODEL }).waitFor({ timeout: 30_000 });
+    const value = await selectCell(3, 5);
+    await webview().locator('[data-testid="selected-value"]', { hasText: /^2$/ }).waitFor({ timeout: 10_000 });
+    assert.equal(await value.innerText(), '2');
+    // No offer to load the patch: the backup already holds it.
+    assert.equal(await page.locator('.notification-toast', { hasText: 'has saved edits' }).count(), 0);
+    await screenshot('backup-restored');
   });
 });
