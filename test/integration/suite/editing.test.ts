@@ -25,11 +25,19 @@ describe('editing through VS Code commands', () => {
   const isDirty = () => modelEditorTabs().find((t) => t.input.uri.toString() === uri().toString())?.tab.isDirty;
   const value = async (handle: string, row: number, col: number) => (await api.engine.request('element', { modelId: handle, tensor: TENSOR, slice: '[:, :]', row, col })).text;
 
+  let autoSave: unknown;
   before(async () => {
     api = (await activeExtension()).exports as Api;
     await closeAllEditors();
+    // The web workbench auto-saves after a delay by default; the dirty states here are ours.
+    const files = vscode.workspace.getConfiguration('files');
+    autoSave = files.inspect('autoSave')?.globalValue;
+    await files.update('autoSave', 'off', vscode.ConfigurationTarget.Global);
   });
-  after(closeAllEditors);
+  after(async () => {
+    await closeAllEditors();
+    await vscode.workspace.getConfiguration('files').update('autoSave', autoSave, vscode.ConfigurationTarget.Global);
+  });
 
   it('edit, undo, redo, save (.stpatch), revert, bake', async () => {
     await vscode.commands.executeCommand('vscode.openWith', uri(), MODEL_EDITOR);
