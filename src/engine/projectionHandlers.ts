@@ -13,8 +13,8 @@ import { ResponseError } from 'vscode-jsonrpc/node';
 import { EngineErrorCode } from '../shared/protocol';
 import type { ProjectionFitOptions, ProjectionMethods, ProjectionRowsInfo, RowColoring } from '../shared/projectionProtocol';
 import { UserError } from './errors';
-import { projectRows, readAllRows, saveProjection, tensorSource, type Matrix, type Projection, type RowSource } from './projection/index';
-import { bucketRow, checkRow, cosine, finiteRange, l2Norm, nearestRowsByCosine, readRow, rowColorValues } from './rows/rowData';
+import { projectRows, saveProjection, tensorSource, type Projection, type RowSource } from './projection/index';
+import { bucketRow, checkRow, cosine, CosineScanner, finiteRange, l2Norm, readRow, rowColorValues } from './rows/rowData';
 import { openModel, type Model } from './safetensors/model';
 import { readTokenizerNextTo, vocabularyFitsRows } from './tokenizer/tokenizerJson';
 import { searchTokens, tokenIndex, type TokenIndex } from './tokenizer/tokenSearch';
@@ -37,8 +37,8 @@ interface Entry {
   tokens: string[] | null;
   tokenIndex?: TokenIndex;
   projection?: Projection;
-  /** Every row in memory, for the exact neighbour search (read on first use). */
-  matrix?: Promise<Matrix>;
+  /** The exact cosine neighbour search (keeps the rows in memory after its first scan when they fit). */
+  scanner: CosineScanner;
 }
 
 const MAX_NEIGHBORS = 1000;
@@ -76,7 +76,7 @@ export class ProjectionSession {
           if (!(err instanceof UserError)) throw err;
           info.tokenizerNote = err.message;
         }
-        this.entries.set(projectionId, { model, source, info, tokens });
+        this.entries.set(projectionId, { model, source, info, tokens, scanner: new CosineScanner(source) });
         return info;
       } catch (err) {
         await model.close();
@@ -129,7 +129,7 @@ export class ProjectionSession {
       const entry = this.entry(projectionId);
       const r = checkRow(entry.source, row);
       if (!Number.isInteger(k) || k < 1 || k > MAX_NEIGHBORS) throw new UserError(`k must be an integer from 1 to ${MAX_NEIGHBORS}, not ${JSON.stringify(k)}`);
-      const { indices, distances } = await nearestRowsByCosine(await this.matrix(entry), r, k, ctx.signal);
+      const { indices, distances } = await entry.scanner.nearest(r, k, ctx.signal);
       return { row: r, indices: bytesOf(indices), distances: bytesOf(distances) };
     },
 
@@ -173,18 +173,6 @@ export class ProjectionSession {
     const entry = typeof projectionId === 'string' ? this.entries.get(projectionId) : undefined;
     if (!entry) throw new ResponseError(EngineErrorCode.NotFound, `unknown projection id ${JSON.stringify(projectionId)} (closed, or opened by an earlier engine)`);
     return entry;
-  }
-
-  /** Every row in memory (once per entry; a failed read is tried again next time). */
-  private matrix(entry: Entry): Promise<Matrix> {
-    if (!entry.matrix) {
-      const reading = readAllRows(entry.source);
-      entry.matrix = reading;
-      reading.catch(() => {
-        if (entry.matrix === reading) entry.matrix = undefined;
-      });
-    }
-    return entry.matrix;
   }
 
   async closeAll(): Promise<void> {

@@ -1,12 +1,10 @@
 // Per-row data of a 2-D tensor for the clustering view: one row's values reduced to a
 // screen's width, one colour value per row (its L2 norm or one column), the cosine of two
-// rows, and a row's exact nearest rows by cosine. Rows are read block by block (RowSource),
-// never the whole tensor at once, except for the neighbour search, which needs every row in
-// memory (the caller keeps that matrix).
+// rows, and a row's exact nearest rows by cosine. Rows are read block by block (RowSource);
+// the neighbour scan keeps them in memory when they fit.
 import { UserError, throwIfAborted } from '../errors';
-import { nearestNeighbors } from '../projection/knn';
 import type { RowSource } from '../projection/rowSource';
-import type { Matrix, RunControl } from '../projection/types';
+import type { RunControl } from '../projection/types';
 
 /** Rows per read when streaming: about 4M elements. */
 function blockRows(cols: number, rows: number): number {
@@ -112,24 +110,141 @@ export function finiteRange(values: Float32Array): { min: number | null; max: nu
   return Number.isFinite(min) && Number.isFinite(max) ? { min, max } : { min: null, max: null };
 }
 
+/** Rows kept in memory as float32 for repeated neighbour scans, up to this size; larger tensors are re-read per scan. */
+const MAX_CACHED_BYTES = 2 ** 30;
+
 /**
- * The k nearest rows of `row` by cosine, exact (the engine's ONNX Runtime search with the row
- * as the query), the row itself left out. Ties: lower index first.
+ * Exact nearest rows by cosine for one query row at a time (a click): a linear scan in
+ * float64 over every row, which for one query costs N x D multiply-adds and nothing else.
+ * (The engine's batched search, nearestNeighbors, prepares transposed GEMM blocks of all
+ * rows on every call: right for N queries at once, 10x slower than a scan for one.) The
+ * distance is computed as the batched search computes it: 1 - a.b / sqrt(|a|^2 |b|^2), 1
+ * when either row is zero. Ties: lower index first. Rows stay in memory after the first
+ * scan when they fit in MAX_CACHED_BYTES as float32; their squared norms always stay.
  */
-export async function nearestRowsByCosine(rows: Matrix, row: number, k: number, signal?: AbortSignal): Promise<{ indices: Int32Array; distances: Float32Array }> {
-  const want = Math.min(k, rows.rows - 1);
-  if (want < 1) return { indices: new Int32Array(0), distances: new Float32Array(0) };
-  const query: Matrix = { data: rows.data.slice(row * rows.cols, (row + 1) * rows.cols), rows: 1, cols: rows.cols };
-  // One more than asked: the row itself is among the nearest (at distance 0, or after an equal row).
-  const knn = await nearestNeighbors(rows, want + 1, 'cosine', { queries: query, signal });
-  const indices = new Int32Array(want);
-  const distances = new Float32Array(want);
-  let n = 0;
-  for (let j = 0; j < knn.k && n < want; j++) {
-    if (knn.indices[j] === row) continue;
-    indices[n] = knn.indices[j];
-    distances[n] = knn.distances[j];
-    n++;
+export class CosineScanner {
+  private rows: Promise<Float32Array | null> | undefined;
+  private squares: Float64Array | undefined;
+
+  constructor(
+    private readonly source: RowSource,
+    private readonly maxCachedBytes = MAX_CACHED_BYTES,
+  ) {}
+
+  async nearest(row: number, k: number, signal?: AbortSignal): Promise<{ indices: Int32Array; distances: Float32Array }> {
+    const { rows: n, cols: d } = this.source;
+    const want = Math.min(k, n - 1);
+    const query = await readRow(this.source, row);
+    let qq = 0;
+    for (let c = 0; c < d; c++) qq += query[c] * query[c];
+    const best = new TopK(want);
+    const squares = this.squares ?? new Float64Array(n);
+    const scanBlock = (data: Float32Array, r0: number, r1: number) => {
+      for (let r = r0; r < r1; r++) {
+        const at = (r - r0) * d;
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let c = 0;
+        for (; c + 3 < d; c += 4) {
+          s0 += query[c] * data[at + c];
+          s1 += query[c + 1] * data[at + c + 1];
+          s2 += query[c + 2] * data[at + c + 2];
+          s3 += query[c + 3] * data[at + c + 3];
+        }
+        for (; c < d; c++) s0 += query[c] * data[at + c];
+        if (!this.squares) {
+          let x = 0;
+          for (let j = 0; j < d; j++) x += data[at + j] * data[at + j];
+          squares[r] = x;
+        }
+        if (r === row) continue;
+        best.offer(r, qq === 0 || squares[r] === 0 ? 1 : 1 - (s0 + s1 + (s2 + s3)) / Math.sqrt(qq * squares[r]));
+      }
+    };
+    const cached = await this.cachedRows();
+    if (cached) {
+      for (let r0 = 0; r0 < n; r0 += 65536) {
+        throwIfAborted(signal);
+        const r1 = Math.min(n, r0 + 65536);
+        scanBlock(cached.subarray(r0 * d, r1 * d), r0, r1);
+      }
+    } else {
+      const step = blockRows(d, n);
+      const block = new Float32Array(step * d);
+      for (let r0 = 0; r0 < n; r0 += step) {
+        throwIfAborted(signal);
+        const r1 = Math.min(n, r0 + step);
+        await this.source.read(r0, r1, block);
+        checkFinite(this.source, block, r0, r1 - r0);
+        scanBlock(block, r0, r1);
+      }
+    }
+    this.squares = squares;
+    return best.result();
   }
-  return { indices, distances };
+
+  /** Every row as float32 when they fit in MAX_CACHED_BYTES (read once; a failed read is tried again next time). */
+  private cachedRows(): Promise<Float32Array | null> {
+    const { rows, cols } = this.source;
+    if (rows * cols * 4 > this.maxCachedBytes) return Promise.resolve(null);
+    if (!this.rows) {
+      const reading = (async () => {
+        const data = new Float32Array(rows * cols);
+        const step = blockRows(cols, rows);
+        for (let r0 = 0; r0 < rows; r0 += step) {
+          const r1 = Math.min(rows, r0 + step);
+          await this.source.read(r0, r1, data.subarray(r0 * cols, r1 * cols));
+        }
+        checkFinite(this.source, data, 0, rows);
+        return data;
+      })();
+      this.rows = reading;
+      reading.catch(() => {
+        if (this.rows === reading) this.rows = undefined;
+      });
+    }
+    return this.rows;
+  }
+}
+
+/** A UserError naming the first non-finite value: a distance to it means nothing. */
+function checkFinite(source: RowSource, data: Float32Array, row0: number, rows: number): void {
+  const cols = source.cols;
+  for (let x = 0; x < rows * cols; x++) {
+    if (!Number.isFinite(data[x])) {
+      throw new UserError(`${source.label} has a non-finite value (${data[x]}) at row ${row0 + Math.floor(x / cols)}, column ${x % cols}; nearest rows need finite values`);
+    }
+  }
+}
+
+/** The k smallest distances seen, ties kept in the order offered (lower index first). */
+class TopK {
+  private readonly indices: Int32Array;
+  private readonly distances: Float64Array;
+  private size = 0;
+
+  constructor(private readonly k: number) {
+    this.indices = new Int32Array(k);
+    this.distances = new Float64Array(k);
+  }
+
+  offer(index: number, distance: number): void {
+    const { k } = this;
+    if (k === 0 || (this.size === k && !(distance < this.distances[k - 1]))) return;
+    let at = Math.min(this.size, k - 1);
+    while (at > 0 && this.distances[at - 1] > distance) {
+      this.distances[at] = this.distances[at - 1];
+      this.indices[at] = this.indices[at - 1];
+      at--;
+    }
+    this.distances[at] = distance;
+    this.indices[at] = index;
+    if (this.size < k) this.size++;
+  }
+
+  result(): { indices: Int32Array; distances: Float32Array } {
+    return { indices: this.indices.slice(0, this.size), distances: Float32Array.from(this.distances.subarray(0, this.size)) };
+  }
 }
