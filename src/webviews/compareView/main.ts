@@ -7,7 +7,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import type { ModelComparison, TensorComparison, Tile } from '../../shared/protocol';
 import type { CompareSide, CompareSubject, CompareView, ReviewToWebview } from '../../shared/reviewProtocol';
-import { h, icon, present } from '../review/dom';
+import { h, icon, replace } from '../review/dom';
 import { formatBytes, formatInt, formatShape } from '../modelEditor/format';
 import { onThemeChange } from '../modelEditor/theme';
 import { action, isCancelled, onHostMessage, postToHost, ReviewRpc } from '../review/hostRpc';
@@ -69,13 +69,12 @@ function showResult(c: ModelComparison): void {
     n.shape ? `${formatInt(n.shape)} shape changed` : '',
     `${formatInt(n.unchanged)} unchanged`,
   ].filter(Boolean);
-  summary.replaceChildren(
-    ...present(
+  replace(
+    summary,
     h('span', {}, parts.join(' · ')),
     h('span', { class: 'muted' }, ` · ${formatBytes(c.bytesRead)} read`),
     c.metadataChanged.length ? h('div', { class: 'muted' }, `__metadata__ keys changed: ${c.metadataChanged.join(', ')}`) : null,
     unchangedToggle,
-    ),
   );
   table.setTensors(c.tensors);
   const first = [...c.tensors].filter((t) => t.change === 'changed').sort((a, b) => (b.metrics?.maxAbs ?? 0) - (a.metrics?.maxAbs ?? 0))[0];

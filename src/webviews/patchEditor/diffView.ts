@@ -3,7 +3,7 @@
 // (old vs new) and heatmaps of both versions' results with linked zoom.
 
 import type { HunkDiffEntry, PatchViewState, TensorDiffEntry } from '../../shared/reviewProtocol';
-import { h, icon, present } from '../review/dom';
+import { h, icon, replace } from '../review/dom';
 import { formatInt, formatShape } from '../modelEditor/format';
 import { HunkDetail, indexText, type DetailSpec } from './hunkDetail';
 import type { ReviewRpc } from '../review/hostRpc';
@@ -33,8 +33,8 @@ export class DiffView {
     }
     const c = s.diff.counts;
     const count = (n: number, label: string, cls: string) => h('span', { class: `count ${cls}`, 'data-testid': `count-${cls}` }, `${formatInt(n)} ${label}`);
-    this.element.replaceChildren(
-      ...present(
+    replace(
+      this.element,
       h(
         'header',
         { class: 'pv-header' },
@@ -45,7 +45,6 @@ export class DiffView {
       s.diff.sameBase ? null : h('div', { class: 'note' }, icon('warning'), ' The two versions are for different base models (their "base" lines differ).'),
       s.diff.tensors.length === 0 ? h('p', { class: 'muted', 'data-testid': 'no-changes' }, 'No hunk changed: both versions make the same edits.') : null,
       ...s.diff.tensors.map((t) => this.tensorSection(t)),
-      ),
     );
   }
 

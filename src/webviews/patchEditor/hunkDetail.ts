@@ -4,7 +4,7 @@
 
 import type { DType } from '../../shared/dtypes';
 import type { ElementRegion, PatchSide, PatchValues } from '../../shared/reviewProtocol';
-import { h, present } from '../review/dom';
+import { h, replace } from '../review/dom';
 import { formatInt } from '../modelEditor/format';
 import { isCancelled, type ReviewRpc } from '../review/hostRpc';
 import { LinkedHeatmaps } from '../review/linkedHeatmaps';
@@ -107,11 +107,10 @@ export class HunkDetail {
         rows.push(h('tr', { class: differs ? 'differs' : undefined }, h('td', { class: 'mono muted' }, indexText(e, tensor.shape)), ...cells.map((v) => h('td', { class: 'mono' }, v ?? '—'))));
       }
       const more = elements[1] - e1;
-      target.replaceChildren(
-        ...present(
+      replace(
+        target,
         h('table', { class: 'values-table' }, h('thead', {}, head), h('tbody', {}, ...rows)),
         more > 0 ? h('div', { class: 'muted' }, `… and ${formatInt(more)} more elements (see the heatmaps)`) : null,
-        ),
       );
     } catch (err) {
       if (!isCancelled(err)) target.replaceChildren(h('div', { class: 'error-line' }, (err as Error).message));

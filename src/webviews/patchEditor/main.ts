@@ -5,7 +5,7 @@
 import '../modelEditor/cspShims';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { PatchViewState, ReviewToWebview } from '../../shared/reviewProtocol';
-import { h, icon, present } from '../review/dom';
+import { h, icon } from '../review/dom';
 import { onThemeChange } from '../modelEditor/theme';
 import { action, onHostMessage, postToHost, ReviewRpc } from '../review/hostRpc';
 import { DiffView } from './diffView';

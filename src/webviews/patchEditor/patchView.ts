@@ -4,7 +4,7 @@
 
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { BaseState, HunkSummary, PatchConflict, PatchOverview, PatchTensorSummary, PatchViewState } from '../../shared/reviewProtocol';
-import { h, icon, present } from '../review/dom';
+import { h, icon, replace } from '../review/dom';
 import { formatBytes, formatInt, formatShape } from '../modelEditor/format';
 import { action, isCancelled, postToHost, type ReviewRpc } from '../review/hostRpc';
 import { HunkDetail } from './hunkDetail';
@@ -141,12 +141,11 @@ export class PatchView {
       }
       return row;
     });
-    this.conflictBox.replaceChildren(
-      ...present(
+    replace(
+      this.conflictBox,
       h('h3', {}, `The base does not match the patch (${label})`),
       h('ul', {}, ...rows),
       count > conflicts.length ? h('div', { class: 'muted' }, `… and ${formatInt(count - conflicts.length)} more`) : null,
-      ),
     );
   }
 

@@ -1,5 +1,5 @@
 // DOM helpers of the review webviews: the model editor's element builder (modelEditor/dom.ts),
-// plus a codicon and a filter for optional children.
+// plus a codicon and replaceChildren with optional children.
 
 export { debounce, h, type Child } from '../modelEditor/dom';
 import { h, type Child } from '../modelEditor/dom';
@@ -8,7 +8,7 @@ export function icon(name: string): HTMLElement {
   return h('span', { class: `codicon codicon-${name}`, 'aria-hidden': 'true' });
 }
 
-/** The children that are there (for replaceChildren, which takes no null). */
-export function present(...children: Child[]): (Node | string)[] {
-  return children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false);
+/** el.replaceChildren, skipping absent children (null, undefined, false). */
+export function replace(el: Element, ...children: Child[]): void {
+  el.replaceChildren(...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false));
 }
