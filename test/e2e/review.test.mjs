@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchChromium, startCodeServer, workbenchUrl } from './codeServer.mjs';
 import { freshDir, linkExtension, repoRoot, writeUserSettings } from './workspace.mjs';
@@ -264,5 +264,26 @@ describe('reviewing model changes in VS Code (code-server + Chromium)', { timeou
     assert.deepEqual(after[2], after[0], 'B − A follows A');
     assert.ok(after[0][1] - after[0][0] < 40, `a narrower x range: ${after[0]}`);
     await screenshot('compare-zoomed');
+  });
+
+  step('Set Up Git Diff for Models: after the confirmation, plain git diff shows the changed tensors', async () => {
+    await runCommand('Tensorscope: Set Up Git Diff for Models');
+    const dialog = page.locator('.monaco-dialog-box');
+    await dialog.waitFor({ timeout: 15_000 });
+    assert.match(await dialog.innerText(), /\*\.safetensors diff=tensorscope/);
+    await screenshot('git-setup-confirm');
+    await dialog.locator('.monaco-button', { hasText: 'Set Up' }).click();
+    let attributes = '';
+    for (let i = 0; i < 100 && !attributes.includes('diff=tensorscope'); i++) {
+      await page.waitForTimeout(100);
+      attributes = existsSync(join(repo, '.gitattributes')) ? readFileSync(join(repo, '.gitattributes'), 'utf8') : '';
+    }
+    assert.equal(attributes, '*.safetensors diff=tensorscope\n');
+    const command = git(repo, 'config', '--local', '--get', 'diff.tensorscope.textconv').trim();
+    assert.match(command, /^ELECTRON_RUN_AS_NODE=1 '[^']+' '[^']+\/dist\/cli\.js' textconv$/);
+    // The committed model changes: git runs the extension's CLI through that command.
+    writeFileSync(join(repo, 'm.safetensors'), weights(v2));
+    const lines = git(repo, 'diff', '--', 'm.safetensors').split('\n').filter((l) => /^[-+](?![-+]{2} )/.test(l));
+    assert.deepEqual(lines.map((l) => l.split(' ')[0]), ['-layer.bias', '-layer.weight', '+layer.bias', '+layer.weight']);
   });
 });
