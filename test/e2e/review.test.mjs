@@ -19,6 +19,7 @@ let server;
 let browser;
 let page;
 let shotCount = 0;
+const cspViolations = [];
 
 async function screenshot(name) {
   const path = join(shots, `${String(++shotCount).padStart(2, '0')}-${name}.png`);
@@ -148,6 +149,12 @@ describe('reviewing model changes in VS Code (code-server + Chromium)', { timeou
     server = await startCodeServer({ userDataDir, extensionsDir, env: scratch });
     browser = await launchChromium(join(dir, 'chromium-profile'), scratch);
     page = browser.pages()[0] ?? (await browser.newPage());
+    // CSP violations in any frame (webviews included) arrive as DevTools issues.
+    const cdp = await browser.newCDPSession(page);
+    cdp.on('Audits.issueAdded', ({ issue }) => {
+      if (issue.code === 'ContentSecurityPolicyIssue') cspViolations.push(JSON.stringify(issue.details.contentSecurityPolicyIssueDetails ?? issue.details));
+    });
+    await cdp.send('Audits.enable');
     await page.goto(workbenchUrl(server, repo));
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     // Until the extension's contributions are registered a .stpatch would open as text.
@@ -264,6 +271,8 @@ describe('reviewing model changes in VS Code (code-server + Chromium)', { timeou
     assert.deepEqual(after[2], after[0], 'B − A follows A');
     assert.ok(after[0][1] - after[0][0] < 40, `a narrower x range: ${after[0]}`);
     await screenshot('compare-zoomed');
+    // Patch editor, patch changes and compare view ran under their strict CSP without a violation.
+    assert.deepEqual(cspViolations, []);
   });
 
   step('Set Up Git Diff for Models: after the confirmation, plain git diff shows the changed tensors', async () => {
