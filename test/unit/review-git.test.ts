@@ -61,7 +61,7 @@ test('set up: appends the attributes line once, sets the local textconv, and git
 
   const cli = await buildEngine();
   const command = textconvCommand(process.execPath, cli);
-  assert.deepEqual(await plannedSetup(repo, command), { attributesAdded: true, previousCommand: null });
+  assert.deepEqual(await plannedSetup(repo), { attributesAdded: true, previousCommand: null });
   const first = await setUpGitDiff(repo, command);
   assert.deepEqual([first.attributesAdded, first.previousCommand], [true, null]);
   assert.equal(readFileSync(join(repo, '.gitattributes'), 'utf8'), `*.bin -diff\n${ATTRIBUTES_LINE}\n`);

@@ -24,7 +24,8 @@ export function derivedTensor(name: string, shape: number[], fill: FillValues): 
   const tensor: TensorInfo = { name, dtype: 'F64', shape: [...shape], dataOffsets: [0, size], fileOffset: 0, fileIndex: 0 };
   const info: ModelInfo = { path: `(derived) ${name}`, files: [{ path: `(derived) ${name}`, size, headerLength: 0 }], metadata: null, tensors: [tensor] };
 
-  const readInto = async (t: TensorInfo, start: number, dest: Uint8Array): Promise<number> => {
+  // One tensor only: reads name it, so the TensorInfo argument is not needed.
+  const readInto = async (_t: TensorInfo, start: number, dest: Uint8Array): Promise<number> => {
     if (start % BYTES !== 0) throw new Error(`derived tensor read at byte ${start}, not on an element`);
     const n = Math.max(0, Math.min(dest.length, size - start));
     const count = Math.floor(n / BYTES);

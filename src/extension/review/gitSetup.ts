@@ -44,7 +44,7 @@ export interface GitDiffSetup {
 }
 
 /** What setUpGitDiff would change, without changing it (for the confirmation). */
-export async function plannedSetup(root: string, command: string): Promise<{ attributesAdded: boolean; previousCommand: string | null }> {
+export async function plannedSetup(root: string): Promise<{ attributesAdded: boolean; previousCommand: string | null }> {
   const text = await fs.readFile(path.join(root, '.gitattributes'), 'utf8').catch(() => '');
   return { attributesAdded: !hasAttributesLine(text), previousCommand: await currentCommand(root) };
 }

@@ -49,7 +49,7 @@ class Review {
     if (!root) return;
     const cli = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'cli.js').fsPath;
     const command = textconvCommand(process.execPath, cli);
-    const plan = await plannedSetup(root, command);
+    const plan = await plannedSetup(root);
     if (!plan.attributesAdded && plan.previousCommand === command) {
       void vscode.window.showInformationMessage(`Tensorscope: git diff already shows models as text in ${baseName(root)}.`);
       return;
