@@ -295,4 +295,19 @@ describe('reviewing model changes in VS Code (code-server + Chromium)', { timeou
     const lines = git(repo, 'diff', '--', 'm.safetensors').split('\n').filter((l) => /^[-+](?![-+]{2} )/.test(l));
     assert.deepEqual(lines.map((l) => l.split(' ')[0]), ['-layer.bias', '-layer.weight', '+layer.bias', '+layer.weight']);
   });
+
+  step('Compare with HEAD on a modified model (model editor title button) opens the compare view', async () => {
+    await runCommand('View: Close All Editors');
+    await quickInput('Control+P', 'm.safetensors');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: /^m\.safetensors/ }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.tabs-container .tab.active', { hasText: 'm.safetensors' }).waitFor();
+    await page.locator('.editor-actions .action-label.codicon-git-compare').first().click();
+    const wv = webview();
+    await wv.locator('[data-testid="label-a"]', { hasText: /^m\.safetensors @ HEAD \([0-9a-f]+\)$/ }).waitFor({ timeout: 30_000 });
+    await wv.locator('[data-testid="compare-row"]').first().waitFor({ timeout: 30_000 });
+    assert.deepEqual((await wv.locator('[data-testid="compare-row"]').allInnerTexts()).map((r) => r.split(/\s+/)[0]).sort(), ['layer.bias', 'layer.weight']);
+    assert.equal(await wv.locator('[data-testid="label-b"]').innerText(), 'm.safetensors (working copy)');
+    await screenshot('compare-with-head-model');
+  });
 });
