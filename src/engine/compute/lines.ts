@@ -125,20 +125,35 @@ class Decoder {
 /**
  * Read buffers kept between calls (fresh multi-MiB buffers cost page faults on every use):
  * in the kernels' memory when the data will go through kernels, else ordinary memory.
+ * Concurrent calls share the pool, so a buffer is lent to one read at a time and comes back
+ * only when nothing can touch it any more: its read has completed and its pieces have been
+ * visited. A read that failed is never known to be done with its buffer (a source reading
+ * a range in parts at once rejects on the first failure while other parts still write), so
+ * its buffer is dropped, not reused: kernel memory stays allocated, a rare and bounded loss.
  */
 const bufferPool: Uint8Array[] = [];
 const POOL_SIZE = 6;
+/** Buffers lent out and not yet given back: giving one back twice would hand it to two reads. */
+const lent = new WeakSet<Uint8Array>();
 
 function takeBuffer(n: number, k: Kernels | null): Uint8Array {
   const i = bufferPool.findIndex((b) => b.byteLength >= n && (k ? k.owns(b) : !(b.buffer instanceof SharedArrayBuffer)));
-  if (i >= 0) return bufferPool.splice(i, 1)[0];
   const size = Math.max(n, 1 << 16);
-  return k ? k.u8(k.heap.alloc(size), size) : new Uint8Array(size);
+  const b = i >= 0 ? bufferPool.splice(i, 1)[0] : k ? k.u8(k.heap.alloc(size), size) : new Uint8Array(size);
+  lent.add(b);
+  return b;
 }
 
+/** Give back a buffer whose read has completed and whose data has been used. */
 function returnBuffer(b: Uint8Array, k: Kernels | null): void {
+  if (!lent.delete(b)) throw new Error('line reader: a read buffer was given back twice');
   if (bufferPool.length < POOL_SIZE && b.byteLength <= DEFAULT_CHUNK_BYTES) bufferPool.push(b);
   else if (k?.owns(b)) k.heap.release(b.byteOffset, b.byteLength);
+}
+
+/** A buffer whose read failed: never lent again (see above). */
+function dropBuffer(b: Uint8Array): void {
+  lent.delete(b);
 }
 
 /** Pieces [from, to) read as bytes [byteStart, byteEnd) of the tensor. */
@@ -268,10 +283,17 @@ export async function readLines(model: Model, t: TensorInfo, set: LineSet, visit
   const k = decoder.k;
   const startRead = (g: Group): Promise<{ g: Group; buf: Uint8Array }> => {
     const buf = takeBuffer(g.byteEnd - g.byteStart, k);
-    return model.readInto(t, g.byteStart, buf.subarray(0, g.byteEnd - g.byteStart)).then(
+    let read: Promise<number>;
+    try {
+      read = model.readInto(t, g.byteStart, buf.subarray(0, g.byteEnd - g.byteStart));
+    } catch (e) {
+      returnBuffer(buf, k); // thrown before any read started
+      return Promise.reject(e);
+    }
+    return read.then(
       () => ({ g, buf }),
       (e: unknown) => {
-        returnBuffer(buf, k);
+        dropBuffer(buf);
         throw e;
       },
     );
