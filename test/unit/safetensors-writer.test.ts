@@ -1,13 +1,15 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { DTYPES, DTYPE_BITS, type DType } from '../../src/shared/dtypes';
 import { openModel, tensorByteLength } from '../../src/engine/safetensors/model';
 import { parseHeader } from '../../src/engine/safetensors/header';
-import { serializeSafetensors, writeAtomically, writeSafetensors, type TensorToWrite } from '../../src/engine/safetensors/writer';
+import { serializeSafetensors, writeSafetensors, type TensorToWrite } from '../../src/engine/safetensors/writer';
+import { STALE_AFTER_MS, writeFileAtomic } from '../../src/engine/io/atomicWrite';
 import { UserError } from '../../src/engine/errors';
 import { fixture, tempDir } from '../helpers/safetensors';
 
@@ -153,9 +155,21 @@ describe('bad input and atomic writes', () => {
     assert.deepEqual((await readdir(dir)).filter((f) => f.includes('.tmp')), []);
   });
 
+  test('the leftover temporary file of a killed writer goes with the next write', async () => {
+    const path = join(dir, 'stale.safetensors');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout.trim();
+    const leftover = join(dir, `.stale.safetensors.tmp-${dead}-0123456789ab`);
+    writeFileSync(leftover, 'half a file');
+    const old = (Date.now() - 2 * STALE_AFTER_MS) / 1000;
+    utimesSync(leftover, old, old);
+    await writeSafetensors(path, [tensor('a', 'U8', [4])]);
+    assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('.stale')), []);
+    await (await openModel(path)).close();
+  });
+
   test('a failing write leaves the old file untouched and no temporary file', async () => {
     const path = join(dir, 'missing-folder', 'x.safetensors');
-    await assert.rejects(writeSafetensors(path, [tensor('a', 'U8', [4])]), (e: unknown) => e instanceof UserError && /^x\.safetensors: cannot write/.test(e.message));
+    await assert.rejects(writeSafetensors(path, [tensor('a', 'U8', [4])]), (e: unknown) => e instanceof UserError && e.message === `${path}: cannot write: no such folder ${join(dir, 'missing-folder')}`);
     // a write whose data source fails half-way, after the temporary file has some bytes
     const keep = join(dir, 'keep.safetensors');
     await writeFile(keep, 'precious');
@@ -163,7 +177,7 @@ describe('bad input and atomic writes', () => {
       yield new Uint8Array(1000);
       throw new Error('source failed');
     }
-    await assert.rejects(writeAtomically(keep, failing()), /source failed/);
+    await assert.rejects(writeFileAtomic(keep, failing()), /source failed/);
     assert.equal(await readFile(keep, 'utf8'), 'precious');
     assert.deepEqual((await readdir(dir)).filter((f) => f.includes('.tmp')), []);
   });

@@ -7,11 +7,9 @@
 // - the header padded with spaces to a multiple of 8 bytes.
 // So wide dtypes come first and their data stays aligned to their size.
 
-import * as fs from 'node:fs/promises';
-import * as nodePath from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { DTYPE_BITS, isDType, type DType } from '../../shared/dtypes';
 import { UserError } from '../errors';
+import { writeFileAtomic } from '../io/atomicWrite';
 
 export interface TensorToWrite {
   name: string;
@@ -100,52 +98,10 @@ export function serializeSafetensors(tensors: TensorToWrite[], metadata?: Record
 }
 
 /**
- * Write a safetensors file atomically: a temporary file in the same folder, fsync, rename over
- * `path`. On any failure the temporary file is removed and `path` is untouched.
+ * Write a safetensors file atomically (io/atomicWrite: a temporary file in the same folder,
+ * fsync, rename over `path`). On any failure the temporary file is removed and `path` is untouched.
  */
 export async function writeSafetensors(path: string, tensors: TensorToWrite[], metadata?: Record<string, string>): Promise<void> {
   const { header, ordered } = layout(tensors, metadata);
-  await writeAtomically(path, [header, ...ordered.map((t) => t.data)]);
-}
-
-/** Write `chunks` to `path` through a temporary file in the same folder (fsync, then rename). */
-export async function writeAtomically(path: string, chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<void> {
-  const dir = nodePath.dirname(path);
-  const temp = nodePath.join(dir, `.${nodePath.basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(temp, 'wx');
-    for await (const chunk of chunks) {
-      let done = 0;
-      while (done < chunk.length) {
-        const { bytesWritten } = await handle.write(chunk, done, Math.min(chunk.length - done, 1 << 30));
-        done += bytesWritten;
-      }
-    }
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await fs.rename(temp, path);
-  } catch (e) {
-    await handle?.close().catch(() => {});
-    await fs.rm(temp, { force: true }).catch(() => {});
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code) throw new UserError(`${nodePath.basename(path)}: cannot write: ${(e as Error).message}`);
-    throw e;
-  }
-  await syncDirectory(dir);
-}
-
-/** Make the rename itself durable (best effort: not every platform can fsync a folder). */
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const h = await fs.open(dir, 'r');
-    try {
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-  } catch {
-    // Windows cannot open folders; the data itself was synced before the rename.
-  }
+  await writeFileAtomic(path, [header, ...ordered.map((t) => t.data)]);
 }
