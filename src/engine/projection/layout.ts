@@ -17,7 +17,7 @@
 // Differences from umap-learn, all within SGD's noise: the one-epoch-stale view of the
 // other part, a sample's repulsions computed from the same head position and summed, and
 // the curve coefficients interpolated from tables (curveTable.ts).
-import { Worker } from 'node:worker_threads';
+import { availableParallelism, loadavg } from 'node:os';
 import { CancelledError, throwIfAborted } from '../errors';
 import { attractExact, curveTables, lookup, repelExact } from './curveTable';
 import type { FuzzyGraph } from './fuzzyGraph';
@@ -76,8 +76,10 @@ export async function optimizeLayout(embedding: Float64Array, graph: FuzzyGraph,
   const { dim, epochs, signal, onProgress } = opts;
   if (dim !== 2 && dim !== 3) throw new Error(`layout dimensions must be 2 or 3, not ${dim}`);
   const n = graph.n;
-  // Both choices give the same embedding; the worker only saves time.
-  const threads = workerAvailable() ? (opts.threads ?? (n >= PARALLEL_MIN_POINTS ? 2 : 1)) : 1;
+  // Both choices give the same embedding; the worker only saves time, when a core is free
+  // for it (on a busy machine two threads meeting at barriers are slower than one).
+  const idleCore = availableParallelism() >= 2 && loadavg()[0] <= availableParallelism() - 1;
+  const threads = workerAvailable() ? (opts.threads ?? (n >= PARALLEL_MIN_POINTS && idleCore ? 2 : 1)) : 1;
   const shared = prepare(embedding, graph, opts, threads === 2);
   if (threads === 1) {
     const parts = [new Part(shared, 0), new Part(shared, 1)];
