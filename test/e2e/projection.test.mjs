@@ -61,6 +61,18 @@ function step(name, fn) {
   });
 }
 
+/** Waits until `read()` gives a value matching `pattern` (text that updates after a debounce or a fill). */
+async function until(read, pattern, what, timeout = 10_000) {
+  const deadline = Date.now() + timeout;
+  let value;
+  for (;;) {
+    value = await read().catch(() => undefined);
+    if (typeof value === 'string' && pattern.test(value)) return value;
+    assert.ok(Date.now() < deadline, `${what}: ${JSON.stringify(value)} does not match ${pattern}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 function cli(...args) {
   const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli.js'), ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
   assert.equal(r.status, 0, `tensorscope ${args.join(' ')} failed: ${r.stderr}`);
@@ -224,7 +236,7 @@ describe('clustering view in VS Code (code-server + Chromium)', { timeout: 120_0
     await page.keyboard.press('Control+A'); // the clicked row's token may be there already
     await page.keyboard.type('cat');
     const suggestionA = view.locator('[data-testid="token-suggestions-a"] [data-testid="token-suggestion"]').first();
-    await suggestionA.waitFor();
+    await until(() => suggestionA.innerText(), /^'cat' #\d+$/, 'first suggestion for "cat"');
     const catId = Number(await suggestionA.getAttribute('data-id'));
     assert.equal(tokens[catId], 'cat');
     await suggestionA.click();
@@ -236,7 +248,7 @@ describe('clustering view in VS Code (code-server + Chromium)', { timeout: 120_0
     await page.keyboard.press('Control+A'); // the clicked row's token may be there already
     await page.keyboard.type('Ġdog');
     const suggestionB = view.locator('[data-testid="token-suggestions-b"] [data-testid="token-suggestion"]').first();
-    await suggestionB.waitFor();
+    await until(() => suggestionB.innerText(), /^'Ġdog' #\d+$/, 'first suggestion for "Ġdog"');
     assert.equal(tokens[Number(await suggestionB.getAttribute('data-id'))], 'Ġdog');
     await suggestionB.click();
     const cosine = view.locator('[data-testid="token-cosine-value"]');
@@ -244,6 +256,21 @@ describe('clustering view in VS Code (code-server + Chromium)', { timeout: 120_0
     const value = Number(await cosine.innerText());
     assert.ok(value > -1 && value < 1, `cosine ${value}`);
     await screenshot('token-comparison');
+  });
+
+  step('Save projection… writes a projection .safetensors next to the model', async () => {
+    await view.locator('[data-testid="save-button"]').click();
+    // VS Code's save dialog (in the browser: a path in a quick input), proposing <tensor>.projection.safetensors.
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await until(() => input.inputValue(), /tiny-embeddings\/model\.embed_tokens\.weight\.projection\.safetensors$/, 'proposed file');
+    await page.keyboard.press('Enter');
+    await view.locator('[data-testid="fit-status"]', { hasText: /^Saved / }).waitFor({ timeout: 15_000 });
+    const saved = join(workspace, 'models', MODEL_DIR, `${TENSOR}.projection.safetensors`);
+    const info = JSON.parse(cli('inspect', saved, '--json'));
+    assert.equal(info.metadata.format, 'tensorscope.projection');
+    assert.equal(info.metadata.source_tensor, TENSOR);
+    assert.deepEqual(info.tensors.find((t) => t.name === 'embedding').shape, [724, 2]);
   });
 
   step('3-D: a refit draws a scatter3d; no CSP violation was logged', async () => {
