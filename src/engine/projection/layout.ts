@@ -34,7 +34,7 @@ export interface LayoutOptions extends RunControl {
   negativeSampleRate?: number;
   learningRate?: number;
   repulsionStrength?: number;
-  /** 1: both parts in this thread; 2: the second part in a worker. Default: 2 from PARALLEL_MIN_POINTS. */
+  /** 1: both parts in this thread; 2: the second part in a worker. Default: 2 from PARALLEL_MIN_POINTS points when a core is idle. */
   threads?: 1 | 2;
 }
 
