@@ -87,7 +87,7 @@ export class Controls {
       }
       return v;
     };
-    const nNeighbors = int(this.neighbors, 'neighbours', 2, Math.min(1000, this.rows));
+    const nNeighbors = int(this.neighbors, 'neighbours', 2, Math.min(200, this.rows));
     if (typeof nNeighbors === 'string') return nNeighbors;
     const pca = int(this.pca, 'PCA components', 0, 512);
     if (typeof pca === 'string') return pca;
