@@ -1,7 +1,7 @@
-// The model editor's HTML shell with a strict Content Security Policy: scripts only with this
+// The webviews' one HTML shell with a strict Content Security Policy: scripts only with this
 // page's nonce, no eval, styles only from the extension or the nonce'd style element.
 // Assets are served from dist/webviews (bundles, plotly, codicons copied at build time) and
-// media/ (the stylesheet), so the packaged extension needs no node_modules for the webview.
+// media/ (the stylesheets), so the packaged extension needs no node_modules for the webview.
 // No `vscode` import: the shell is a pure function of the webview's CSP source and asset URIs.
 
 import { randomBytes } from 'node:crypto';
@@ -33,7 +33,20 @@ export function contentSecurityPolicy(cspSource: string, nonce: string): string 
   ].join('; ');
 }
 
-export function modelEditorHtml(opts: WebviewShellOptions): string {
+/** What differs between the webview pages; everything else (CSP, codicons, plotly) is shared. */
+export interface WebviewPage {
+  /** The view's bundle, dist/webviews/<bundle>.js; it runs before plotly (both deferred, in order). */
+  bundle: string;
+  /** The view's stylesheet, media/<stylesheet>.css. */
+  stylesheet: string;
+  /** data-testid of the #app element the bundle draws into. */
+  testId: string;
+  /** Page title (escaped here). */
+  title: string;
+}
+
+/** The one HTML shell every Tensorscope webview uses. */
+export function webviewShellHtml(page: WebviewPage, opts: WebviewShellOptions): string {
   const nonce = opts.nonce ?? newNonce();
   const { asset } = opts;
   return `<!DOCTYPE html>
@@ -43,16 +56,24 @@ export function modelEditorHtml(opts: WebviewShellOptions): string {
 <meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(opts.cspSource, nonce)}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" id="vscode-codicon-stylesheet" href="${asset('dist', 'webviews', 'codicons', 'codicon.css')}">
-<link rel="stylesheet" href="${asset('media', 'modelEditor.css')}">
+<link rel="stylesheet" href="${asset('media', `${page.stylesheet}.css`)}">
 <style id="plotly.js-style-global" nonce="${nonce}"></style>
 <!-- plotly's bundled map library injects its CSS unless an element with this id exists; maps are unused here. -->
 <template id="9f215cf04c5486422605d13261cb87401f4e7763b6296af81e98efbc0130da53"></template>
-<title>Tensorscope</title>
+<title>${escapeHtml(page.title)}</title>
 </head>
 <body>
-<div id="app" data-testid="model-editor"></div>
-<script nonce="${nonce}" src="${asset('dist', 'webviews', 'modelEditor.js')}" defer></script>
+<div id="app" data-testid="${escapeHtml(page.testId)}"></div>
+<script nonce="${nonce}" src="${asset('dist', 'webviews', `${page.bundle}.js`)}" defer></script>
 <script nonce="${nonce}" id="plotly-script" src="${asset('dist', 'webviews', 'plotly.min.js')}" defer></script>
 </body>
 </html>`;
+}
+
+export function modelEditorHtml(opts: WebviewShellOptions): string {
+  return webviewShellHtml({ bundle: 'modelEditor', stylesheet: 'modelEditor', testId: 'model-editor', title: 'Tensorscope' }, opts);
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 }

@@ -1,9 +1,8 @@
-// Pure parts of the review webviews: the compare table's sort order and the HTML shell's
-// strict Content Security Policy.
+// Pure parts of the review webviews: the compare table's sort order (their HTML shell is
+// checked with the other pages' in webview-html.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sortComparisons } from '../../src/webviews/compareView/compareTable';
-import { reviewHtml } from '../../src/extension/review/reviewHtml';
 import type { TensorComparison } from '../../src/shared/protocol';
 
 function changed(name: string, maxAbs: number, cosine: number | null): TensorComparison {
@@ -25,19 +24,4 @@ test('compare table: numeric columns sort with missing metrics last, ties by nam
   assert.deepEqual(sortComparisons(rows, 'name', false).map((t) => t.name), ['a', 'added', 'b', 'c', 'same']);
   assert.deepEqual(sortComparisons(rows, 'change', false).map((t) => t.name), ['a', 'b', 'c', 'added', 'same']);
   assert.deepEqual(rows.map((t) => t.name), ['b', 'added', 'a', 'c', 'same'], 'the input is not reordered');
-});
-
-test('review shell: nonce-only scripts, no eval or inline styles, its own bundle and the strict plotly bundle', () => {
-  const html = reviewHtml('compareView', { cspSource: 'vscode-webview://x', asset: (...s) => `https://assets/${s.join('/')}`, nonce: 'N0NCE', title: 'a <b> & "c"' });
-  const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1] ?? '';
-  assert.match(csp, /default-src 'none'/);
-  assert.match(csp, /script-src 'nonce-N0NCE'(;|$)/);
-  assert.doesNotMatch(csp, /unsafe-eval|unsafe-inline/);
-  const scripts = [...html.matchAll(/<script([^>]*)>/g)].map((m) => m[1]);
-  assert.equal(scripts.length, 2);
-  for (const s of scripts) assert.match(s, /nonce="N0NCE"/);
-  assert.ok(html.includes('https://assets/dist/webviews/compareView.js'));
-  assert.ok(html.includes('https://assets/dist/webviews/plotly.min.js'));
-  assert.ok(html.includes('<title>a &lt;b&gt; &amp; &quot;c&quot;</title>'));
-  assert.doesNotMatch(html, /style="/);
 });

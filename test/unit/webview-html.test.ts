@@ -1,11 +1,23 @@
+// The webviews' one HTML shell, checked for every page that uses it: the strict CSP (no eval,
+// no inline script or style), every script and style element nonce'd, the view's bundle before
+// plotly's, and every asset under a local resource root and produced by the build (or in media/).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { contentSecurityPolicy, modelEditorHtml, newNonce, WEBVIEW_ROOTS } from '../../src/extension/webviewHtml';
+import { contentSecurityPolicy, modelEditorHtml, newNonce, webviewShellHtml, WEBVIEW_ROOTS, type WebviewShellOptions } from '../../src/extension/webviewHtml';
+import { projectionViewHtml } from '../../src/extension/projection/projectionHtml';
+import { reviewHtml } from '../../src/extension/review/reviewHtml';
 
 const CSP_SOURCE = 'https://file+.vscode-resource.vscode-cdn.net';
 const asset = (...segments: string[]) => `${CSP_SOURCE}/ext/${segments.join('/')}`;
+
+const PAGES: { bundle: string; testId: string; html(opts: WebviewShellOptions): string }[] = [
+  { bundle: 'modelEditor', testId: 'model-editor', html: modelEditorHtml },
+  { bundle: 'projectionView', testId: 'projection-view', html: projectionViewHtml },
+  { bundle: 'patchEditor', testId: 'patchEditor', html: (o) => reviewHtml('patchEditor', { ...o, title: 'patch' }) },
+  { bundle: 'compareView', testId: 'compareView', html: (o) => reviewHtml('compareView', { ...o, title: 'compare' }) },
+];
 
 test('the CSP allows no eval, no inline script and no inline style', () => {
   const csp = contentSecurityPolicy(CSP_SOURCE, 'abc');
@@ -16,30 +28,40 @@ test('the CSP allows no eval, no inline script and no inline style', () => {
   assert.ok(!csp.includes('unsafe-eval') && !csp.includes('unsafe-inline'), csp);
 });
 
-test('every script and style element carries the nonce; no inline style attributes', () => {
-  const nonce = newNonce();
-  assert.notEqual(nonce, newNonce(), 'a fresh nonce per page');
-  const html = modelEditorHtml({ cspSource: CSP_SOURCE, asset, nonce });
-  assert.ok(html.includes(`content="${contentSecurityPolicy(CSP_SOURCE, nonce)}"`));
-  const scripts = html.match(/<script\b[^>]*>/g) ?? [];
-  assert.equal(scripts.length, 2);
-  for (const s of scripts) assert.ok(s.includes(`nonce="${nonce}"`) && s.includes(' src="'), s);
-  for (const s of html.match(/<style\b[^>]*>/g) ?? []) assert.ok(s.includes(`nonce="${nonce}"`), s);
-  assert.ok(!/\sstyle="/.test(html));
-  // Our bundle runs before plotly (both deferred, in order), so its CSP shim is in place first.
-  assert.ok(html.indexOf('modelEditor.js') < html.indexOf('plotly.min.js'));
-});
+for (const page of PAGES) {
+  test(`${page.bundle}: every script and style element carries the nonce; no inline style attributes`, () => {
+    const nonce = newNonce();
+    assert.notEqual(nonce, newNonce(), 'a fresh nonce per page');
+    const html = page.html({ cspSource: CSP_SOURCE, asset, nonce });
+    assert.ok(html.includes(`content="${contentSecurityPolicy(CSP_SOURCE, nonce)}"`));
+    const scripts = html.match(/<script\b[^>]*>/g) ?? [];
+    assert.equal(scripts.length, 2);
+    for (const s of scripts) assert.ok(s.includes(`nonce="${nonce}"`) && s.includes(' src="'), s);
+    for (const s of html.match(/<style\b[^>]*>/g) ?? []) assert.ok(s.includes(`nonce="${nonce}"`), s);
+    assert.ok(!/\sstyle="/.test(html));
+    // The view's bundle runs before plotly (both deferred, in order), so its CSP shim is in place first.
+    assert.ok(html.includes(`/dist/webviews/${page.bundle}.js"`), page.bundle);
+    assert.ok(html.indexOf(`${page.bundle}.js`) < html.indexOf('plotly.min.js'));
+    assert.ok(html.includes(`<div id="app" data-testid="${page.testId}">`));
+  });
 
-test('every asset the page loads is under a local resource root and produced by the build config', () => {
-  const html = modelEditorHtml({ cspSource: CSP_SOURCE, asset });
-  const urls = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
-  assert.ok(urls.length >= 4);
-  const config = readFileSync(join(__dirname, '../../esbuild.config.mjs'), 'utf8');
-  for (const url of urls) {
-    const rel = url.slice(`${CSP_SOURCE}/ext/`.length);
-    assert.ok(WEBVIEW_ROOTS.some((root) => rel.startsWith(root.join('/') + '/')), rel);
-    // Built files are named in esbuild.config.mjs; media/ files exist in the repository.
-    if (rel.startsWith('dist/')) assert.ok(config.includes(`'${rel}'`), `${rel} is not produced by esbuild.config.mjs`);
-    else assert.ok(existsSync(join(__dirname, '../..', rel)), rel);
-  }
+  test(`${page.bundle}: every asset the page loads is under a local resource root and produced by the build config`, () => {
+    const html = page.html({ cspSource: CSP_SOURCE, asset });
+    const urls = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+    assert.ok(urls.length >= 4);
+    const config = readFileSync(join(__dirname, '../../esbuild.config.mjs'), 'utf8');
+    for (const url of urls) {
+      const rel = url.slice(`${CSP_SOURCE}/ext/`.length);
+      assert.ok(WEBVIEW_ROOTS.some((root) => rel.startsWith(root.join('/') + '/')), rel);
+      // Built files are named in esbuild.config.mjs; media/ files exist in the repository.
+      if (rel.startsWith('dist/')) assert.ok(config.includes(`'${rel}'`), `${rel} is not produced by esbuild.config.mjs`);
+      else assert.ok(existsSync(join(__dirname, '../..', rel)), rel);
+    }
+  });
+}
+
+test('the page title and test id are HTML-escaped', () => {
+  const html = webviewShellHtml({ bundle: 'compareView', stylesheet: 'review', testId: 'x"y', title: 'a <b> & "c"' }, { cspSource: CSP_SOURCE, asset });
+  assert.ok(html.includes('<title>a &lt;b&gt; &amp; &quot;c&quot;</title>'));
+  assert.ok(html.includes('data-testid="x&quot;y"'));
 });
