@@ -1,8 +1,9 @@
 // `npm test`: build, unit tests, then the end-to-end tests in a real VS Code.
 // Output passes through; the last line counts every test: "N passed, N failed".
 // Exits non-zero if anything failed (a failed step counts as one failure).
-import { spawn } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,6 +41,18 @@ async function main() {
   let passed = 0;
   let failed = 0;
   const steps = [];
+
+  // A fresh clone has no node_modules. onnxruntime-node's install script would download
+  // GPU extras; its CPU binaries ship in the npm package.
+  if (!existsSync(join(repoRoot, 'node_modules', '.package-lock.json'))) {
+    console.log('\n> npm ci');
+    const ci = spawnSync(npm, ['ci', '--no-audit', '--no-fund'], { cwd: repoRoot, stdio: 'inherit', env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+    if (ci.status !== 0) {
+      console.log('npm ci failed');
+      console.log('0 passed, 1 failed');
+      process.exit(1);
+    }
+  }
 
   const build = await run(npm, ['run', 'build']);
   steps.push(['build', build.code]);
