@@ -37,8 +37,10 @@ export function contentSecurityPolicy(cspSource: string, nonce: string): string 
 export interface WebviewPage {
   /** The view's bundle, dist/webviews/<bundle>.js; it runs before plotly (both deferred, in order). */
   bundle: string;
-  /** The view's stylesheet, media/<stylesheet>.css. */
+  /** The view's stylesheet, media/<stylesheet>.css, loaded after the shared media/base.css. */
   stylesheet: string;
+  /** The view lays itself out in the whole panel and scrolls inside its parts (base.css `fill-panel`). */
+  fillPanel: boolean;
   /** data-testid of the #app element the bundle draws into. */
   testId: string;
   /** Page title (escaped here). */
@@ -50,12 +52,13 @@ export function webviewShellHtml(page: WebviewPage, opts: WebviewShellOptions): 
   const nonce = opts.nonce ?? newNonce();
   const { asset } = opts;
   return `<!DOCTYPE html>
-<html lang="en">
+<html lang="en"${page.fillPanel ? ' class="fill-panel"' : ''}>
 <head>
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(opts.cspSource, nonce)}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" id="vscode-codicon-stylesheet" href="${asset('dist', 'webviews', 'codicons', 'codicon.css')}">
+<link rel="stylesheet" href="${asset('media', 'base.css')}">
 <link rel="stylesheet" href="${asset('media', `${page.stylesheet}.css`)}">
 <style id="plotly.js-style-global" nonce="${nonce}"></style>
 <!-- plotly's bundled map library injects its CSS unless an element with this id exists; maps are unused here. -->
@@ -71,7 +74,7 @@ export function webviewShellHtml(page: WebviewPage, opts: WebviewShellOptions): 
 }
 
 export function modelEditorHtml(opts: WebviewShellOptions): string {
-  return webviewShellHtml({ bundle: 'modelEditor', stylesheet: 'modelEditor', testId: 'model-editor', title: 'Tensorscope' }, opts);
+  return webviewShellHtml({ bundle: 'modelEditor', stylesheet: 'modelEditor', fillPanel: true, testId: 'model-editor', title: 'Tensorscope' }, opts);
 }
 
 function escapeHtml(text: string): string {

@@ -12,11 +12,11 @@ import { reviewHtml } from '../../src/extension/review/reviewHtml';
 const CSP_SOURCE = 'https://file+.vscode-resource.vscode-cdn.net';
 const asset = (...segments: string[]) => `${CSP_SOURCE}/ext/${segments.join('/')}`;
 
-const PAGES: { bundle: string; testId: string; html(opts: WebviewShellOptions): string }[] = [
-  { bundle: 'modelEditor', testId: 'model-editor', html: modelEditorHtml },
-  { bundle: 'projectionView', testId: 'projection-view', html: projectionViewHtml },
-  { bundle: 'patchEditor', testId: 'patchEditor', html: (o) => reviewHtml('patchEditor', { ...o, title: 'patch' }) },
-  { bundle: 'compareView', testId: 'compareView', html: (o) => reviewHtml('compareView', { ...o, title: 'compare' }) },
+const PAGES: { bundle: string; stylesheet: string; testId: string; html(opts: WebviewShellOptions): string }[] = [
+  { bundle: 'modelEditor', stylesheet: 'modelEditor', testId: 'model-editor', html: modelEditorHtml },
+  { bundle: 'projectionView', stylesheet: 'projectionView', testId: 'projection-view', html: projectionViewHtml },
+  { bundle: 'patchEditor', stylesheet: 'review', testId: 'patchEditor', html: (o) => reviewHtml('patchEditor', { ...o, title: 'patch' }) },
+  { bundle: 'compareView', stylesheet: 'review', testId: 'compareView', html: (o) => reviewHtml('compareView', { ...o, title: 'compare' }) },
 ];
 
 test('the CSP allows no eval, no inline script and no inline style', () => {
@@ -43,6 +43,8 @@ for (const page of PAGES) {
     assert.ok(html.includes(`/dist/webviews/${page.bundle}.js"`), page.bundle);
     assert.ok(html.indexOf(`${page.bundle}.js`) < html.indexOf('plotly.min.js'));
     assert.ok(html.includes(`<div id="app" data-testid="${page.testId}">`));
+    // The shared base stylesheet comes first, so the view's own rules override it.
+    assert.ok(html.indexOf('media/base.css') > 0 && html.indexOf('media/base.css') < html.indexOf(`media/${page.stylesheet}.css`));
   });
 
   test(`${page.bundle}: every asset the page loads is under a local resource root and produced by the build config`, () => {
@@ -61,7 +63,7 @@ for (const page of PAGES) {
 }
 
 test('the page title and test id are HTML-escaped', () => {
-  const html = webviewShellHtml({ bundle: 'compareView', stylesheet: 'review', testId: 'x"y', title: 'a <b> & "c"' }, { cspSource: CSP_SOURCE, asset });
+  const html = webviewShellHtml({ bundle: 'compareView', stylesheet: 'review', fillPanel: false, testId: 'x"y', title: 'a <b> & "c"' }, { cspSource: CSP_SOURCE, asset });
   assert.ok(html.includes('<title>a &lt;b&gt; &amp; &quot;c&quot;</title>'));
   assert.ok(html.includes('data-testid="x&quot;y"'));
 });

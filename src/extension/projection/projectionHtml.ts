@@ -4,5 +4,5 @@
 import { webviewShellHtml, type WebviewShellOptions } from '../webviewHtml';
 
 export function projectionViewHtml(opts: WebviewShellOptions): string {
-  return webviewShellHtml({ bundle: 'projectionView', stylesheet: 'projectionView', testId: 'projection-view', title: 'Tensorscope projection' }, opts);
+  return webviewShellHtml({ bundle: 'projectionView', stylesheet: 'projectionView', fillPanel: true, testId: 'projection-view', title: 'Tensorscope projection' }, opts);
 }

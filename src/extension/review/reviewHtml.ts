@@ -6,5 +6,5 @@ import { webviewShellHtml, type WebviewShellOptions } from '../webviewHtml';
 export type ReviewBundle = 'patchEditor' | 'compareView';
 
 export function reviewHtml(bundle: ReviewBundle, opts: WebviewShellOptions & { title: string }): string {
-  return webviewShellHtml({ bundle, stylesheet: 'review', testId: bundle, title: opts.title }, opts);
+  return webviewShellHtml({ bundle, stylesheet: 'review', fillPanel: false, testId: bundle, title: opts.title }, opts);
 }
