@@ -28,6 +28,7 @@
 
 import { DTYPE_BITS, isDType, type DType } from '../../shared/dtypes';
 import { UserError } from '../errors';
+import { readSchemaFast } from './headerFastPath';
 import { JsonNumber, JsonObject, JsonSyntaxError, parseJson, type JsonValue } from './json';
 
 export const MAX_HEADER_LENGTH = 100_000_000;
@@ -126,16 +127,9 @@ export function parseHeader(fileName: string, prefix: Uint8Array, fileSize: numb
     throw new SafetensorsError('invalid_utf8', `${fileName}: header is not valid UTF-8`);
   }
 
-  let json: JsonValue;
-  try {
-    json = parseJson(text);
-  } catch (e) {
-    if (!(e instanceof JsonSyntaxError)) throw e;
-    const what = headerLength === 0 ? 'header is empty' : `header is not valid JSON: ${e.message}`;
-    throw new SafetensorsError('invalid_json', `${fileName}: ${what}`);
-  }
-
-  const { metadata, raw } = readSchema(fileName, json);
+  // Rule 5: a fast reader where it provably reads what the exact parser would (most headers;
+  // see headerFastPath.ts), else the exact parser, which also says what is wrong.
+  const { metadata, raw } = readSchemaFast(text) ?? readSchemaExact(fileName, text);
   const entries = validateLayout(fileName, raw, headerLength, fileSize);
   return { headerLength, metadata, entries };
 }
@@ -147,14 +141,33 @@ export function parseHeader(fileName: string, prefix: Uint8Array, fileSize: numb
  * file), a bigint from 2^53 on. `<`, `>`, `==` and `!=` compare the two kinds exactly, so only
  * arithmetic needs to tell them apart. This keeps huge headers fast (no bigint per number).
  */
-type U64 = number | bigint;
+export type U64 = number | bigint;
 
-interface RawEntry {
+export interface RawEntry {
   name: string;
   dtype: DType;
   shape: U64[];
   begin: U64;
   end: U64;
+}
+
+/** What rule 5 reads: the metadata, and the entries in header order (not yet checked against each other). */
+export interface HeaderSchema {
+  metadata: Record<string, string> | null;
+  raw: RawEntry[];
+}
+
+/** Rule 5 with the exact parser: reads any header, and says what is wrong with a broken one. */
+export function readSchemaExact(fileName: string, text: string): HeaderSchema {
+  let json: JsonValue;
+  try {
+    json = parseJson(text);
+  } catch (e) {
+    if (!(e instanceof JsonSyntaxError)) throw e;
+    const what = text.length === 0 ? 'header is empty' : `header is not valid JSON: ${e.message}`;
+    throw new SafetensorsError('invalid_json', `${fileName}: ${what}`);
+  }
+  return readSchema(fileName, json);
 }
 
 function kindOf(v: JsonValue): string {
@@ -178,7 +191,7 @@ function asU64(v: JsonValue): U64 | null {
   return n <= MAX_SAFE ? Number(n) : n;
 }
 
-function readSchema(fileName: string, json: JsonValue): { metadata: Record<string, string> | null; raw: RawEntry[] } {
+function readSchema(fileName: string, json: JsonValue): HeaderSchema {
   if (!(json instanceof JsonObject)) {
     throw new SafetensorsError('not_an_object', `${fileName}: header is ${kindOf(json)}, not a JSON object`);
   }
@@ -325,9 +338,7 @@ function counts(shape: U64[], bitsPerElement: number): { count: U64; bits: U64 }
 }
 
 function validateLayout(fileName: string, raw: RawEntry[], headerLength: number, fileSize: number): HeaderEntry[] {
-  const order = raw.map((_, i) => i);
-  order.sort((i, j) => cmp(raw[i].begin, raw[j].begin) || cmp(raw[i].end, raw[j].end) || i - j);
-  const sorted = order.map((i) => raw[i]);
+  const sorted = inOffsetOrder(raw);
 
   let previousEnd: U64 = 0;
   let previous: RawEntry | null = null;
@@ -395,11 +406,27 @@ function validateLayout(fileName: string, raw: RawEntry[], headerLength: number,
   return sorted.map((e) => ({
     name: e.name,
     dtype: e.dtype,
-    shape: e.shape.map(Number), // a dimension above 2^53 only occurs in an empty tensor
+    shape: asNumbers(e.shape), // a dimension above 2^53 only occurs in an empty tensor
     dataOffsets: [Number(e.begin), Number(e.end)],
   }));
 }
 
 function cmp(a: U64, b: U64): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The entries by begin offset, then end offset, then header order (headers are usually in this order already). */
+function inOffsetOrder(raw: RawEntry[]): RawEntry[] {
+  let sorted = true;
+  for (let i = 1; i < raw.length && sorted; i++) sorted = (cmp(raw[i - 1].begin, raw[i].begin) || cmp(raw[i - 1].end, raw[i].end)) <= 0;
+  if (sorted) return raw;
+  const order = raw.map((_, i) => i);
+  order.sort((i, j) => cmp(raw[i].begin, raw[j].begin) || cmp(raw[i].end, raw[j].end) || i - j);
+  return order.map((i) => raw[i]);
+}
+
+/** The shape as numbers (the same array when it holds no bigint: it is ours alone). */
+function asNumbers(shape: U64[]): number[] {
+  for (const d of shape) if (typeof d !== 'number') return shape.map(Number);
+  return shape as number[];
 }

@@ -1,9 +1,10 @@
-// A strict JSON parser for safetensors headers. JSON.parse cannot be used: it turns integers
-// above 2^53 into nearby doubles (so "18446744073709551616" would pass for 2^64 - 1), accepts
-// nothing we could not also accept, and hides duplicate keys. This parser follows RFC 8259
-// the way serde_json (the reference reader's parser) does: no BOM, no trailing characters,
-// no lone surrogate escapes, nesting at most 128 deep. Numbers keep their source text and
-// objects keep every member in order.
+// A strict JSON parser for safetensors headers. JSON.parse alone cannot be used: it turns
+// integers above 2^53 into nearby doubles (so "18446744073709551616" would pass for 2^64 - 1),
+// accepts lone surrogates and any nesting, and hides duplicate keys (headerFastPath.ts uses it
+// only where none of that can happen). This parser follows RFC 8259 the way serde_json (the
+// reference reader's parser) does: no BOM, no trailing characters, no lone surrogate escapes,
+// nesting at most 128 deep. Numbers keep their source text and objects keep every member in
+// order.
 
 export class JsonNumber {
   constructor(readonly text: string) {}

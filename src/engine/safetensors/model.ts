@@ -2,6 +2,7 @@
 // seen as one set of tensors. Opening reads the first 8 bytes and the header of each file,
 // never the data; tensor bytes are read on demand with positional reads.
 
+import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import * as nodePath from 'node:path';
@@ -30,7 +31,7 @@ export function tensorByteLength(t: TensorInfo): number {
 export async function openModel(path: string): Promise<Model> {
   const absolute = nodePath.resolve(path);
   const name = nodePath.basename(absolute);
-  await checkIsFile(absolute, name);
+  checkIsFile(absolute, name);
   return absolute.endsWith('.json') ? openSharded(absolute, name) : openSingle(absolute);
 }
 
@@ -50,7 +51,7 @@ async function openSharded(indexPath: string, indexName: string): Promise<Model>
   const files: OpenFile[] = [];
   try {
     for (const shardPath of index.shards) {
-      await checkIsFile(shardPath, nodePath.basename(shardPath), indexName);
+      checkIsFile(shardPath, nodePath.basename(shardPath), indexName);
       files.push(await openSafetensorsFile(shardPath));
     }
     const tensors: TensorInfo[] = [];
@@ -111,11 +112,12 @@ function tensorInfos(file: OpenFile, fileIndex: number): TensorInfo[] {
   }));
 }
 
-async function checkIsFile(path: string, name: string, listedIn?: string): Promise<void> {
+/** Refuses folders, FIFOs and the like before opening (opening a FIFO would wait for a writer). */
+function checkIsFile(path: string, name: string, listedIn?: string): void {
   const where = listedIn ? ` (listed in ${listedIn})` : '';
   let stat;
   try {
-    stat = await fs.stat(path);
+    stat = fsSync.statSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new UserError(`${path}: no such file${where}`);
@@ -135,12 +137,16 @@ async function openSafetensorsFile(path: string): Promise<OpenFile> {
     throw new UserError(`${name}: cannot open: ${(e as Error).message}`);
   }
   try {
-    const size = (await handle.stat()).size;
-    const first = await readExactly(handle, name, 0, Math.min(8, size));
+    // The size and the header are read with synchronous calls: each takes microseconds, while
+    // an asynchronous call is a thread-pool round trip that costs more than parsing a
+    // 1000-tensor header (parsing blocks for longer than reading anyway).
+    const size = fsSync.fstatSync(handle.fd).size;
+    const first = new Uint8Array(Math.min(8, size));
+    readFullySync(handle.fd, name, first, 0);
     const headerLength = readHeaderLength(name, first, size);
     const prefix = new Uint8Array(8 + headerLength);
     prefix.set(first);
-    await readFully(handle, name, prefix.subarray(8), 8);
+    readFullySync(handle.fd, name, prefix.subarray(8), 8);
     return { path, size, handle, header: parseHeader(name, prefix, size) };
   } catch (e) {
     await handle.close().catch(() => {});
@@ -167,10 +173,14 @@ async function readFully(handle: FileHandle, name: string, dest: Uint8Array, pos
   if (n < dest.length) throw new UserError(`${name}: file ended early at byte ${position + n} (changed while open?)`);
 }
 
-async function readExactly(handle: FileHandle, name: string, position: number, length: number): Promise<Uint8Array> {
-  const out = new Uint8Array(length);
-  await readFully(handle, name, out, position);
-  return out;
+/** readFully for the header: synchronous. */
+function readFullySync(fd: number, name: string, dest: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < dest.length) {
+    const n = fsSync.readSync(fd, dest, done, Math.min(dest.length - done, MAX_READ), position + done);
+    if (n === 0) throw new UserError(`${name}: file ended early at byte ${position + done} (changed while open?)`);
+    done += n;
+  }
 }
 
 class OpenModel implements Model {
