@@ -7,9 +7,9 @@
 // through the shell, so both paths are single-quoted. No `vscode` import: tested in real
 // repositories.
 
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../../engine/io/atomicWrite';
 import { git } from './git';
 
 export const DIFF_DRIVER = 'tensorscope';
@@ -60,7 +60,7 @@ export async function setUpGitDiff(root: string, command: string): Promise<GitDi
   const attributesAdded = !hasAttributesLine(text);
   if (attributesAdded) {
     const separator = text === '' || text.endsWith('\n') ? '' : '\n';
-    await writeTextAtomic(attributesFile, `${text}${separator}${ATTRIBUTES_LINE}\n`);
+    await writeFileAtomic(attributesFile, [Buffer.from(`${text}${separator}${ATTRIBUTES_LINE}\n`, 'utf8')]);
   }
   const previousCommand = await currentCommand(root);
   if (previousCommand !== command) await git(root, ['config', '--local', TEXTCONV_KEY, command]);
@@ -72,23 +72,5 @@ async function currentCommand(root: string): Promise<string | null> {
     return (await git(root, ['config', '--local', '--get', TEXTCONV_KEY])).replace(/\n$/, '');
   } catch {
     return null; // exit 1: unset
-  }
-}
-
-/** Temp file beside the target, then rename: a reader never sees half a file. */
-async function writeTextAtomic(file: string, text: string): Promise<void> {
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
-    const handle = await fs.open(temp, 'wx');
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(temp, file);
-  } catch (e) {
-    await fs.rm(temp, { force: true });
-    throw e;
   }
 }
