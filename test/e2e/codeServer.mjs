@@ -34,6 +34,7 @@ export function freePort() {
 /**
  * Starts code-server in its own process group.
  * opts: userDataDir, extensionsDir, port?, host? (default 127.0.0.1), smokeTestDriver? (accept the test payload in the URL),
+ * workspaceTrust? (keep VS Code's Workspace Trust on; default off: --disable-workspace-trust),
  * env? (extra environment, e.g. TMPDIR/HOME), log? (function receiving output text).
  * Returns { port, url, process, stop() }.
  */
@@ -55,9 +56,9 @@ export async function startCodeServer(opts) {
     '--extensions-dir', opts.extensionsDir,
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
     '--disable-getting-started-override',
   ];
+  if (!opts.workspaceTrust) args.push('--disable-workspace-trust');
   if (opts.smokeTestDriver) args.push('--vscode-option', 'enable-smoke-test-driver');
   const child = spawn(node, args, {
     env: { ...node24Env, ...opts.env },

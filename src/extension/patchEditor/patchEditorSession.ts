@@ -9,6 +9,7 @@ import type { BaseState, PatchCheck, PatchOverview, ReviewAction, ReviewFromWebv
 import { EnginePatch } from '../review/enginePatch';
 import { baseName, oneLine, plural } from '../review/messages';
 import { patchRequest, ReviewSession } from '../review/reviewSession';
+import { refuseUntrustedWrite } from '../trust';
 import type { WindowEngine } from '../windowEngine';
 import type { BaseModels } from './baseModel';
 
@@ -162,6 +163,7 @@ export class PatchEditorSession extends ReviewSession {
       case 'apply':
       case 'bake':
       case 'revert':
+        if (refuseUntrustedWrite(action === 'apply' ? 'Apply' : action === 'bake' ? 'Bake' : 'Revert')) return;
         return this.exclusive(action, () => (action === 'revert' ? this.revert() : this.apply(action)));
     }
   }

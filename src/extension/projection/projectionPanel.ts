@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import type { EngineProgress } from '../../shared/protocol';
 import { isProjectionViewMethod, type FromProjectionView, type ProjectionRowsInfo, type ToProjectionView } from '../../shared/projectionProtocol';
 import { WEBVIEW_ROOTS } from '../webviewHtml';
+import { refuseUntrustedWrite } from '../trust';
 import type { WindowEngine } from '../windowEngine';
 import { projectionViewHtml } from './projectionHtml';
 
@@ -130,6 +131,7 @@ export class ProjectionPanel implements vscode.Disposable {
     const info = this.info;
     try {
       if (!info) throw new Error(`${this.tensor} is not open in the engine`);
+      if (refuseUntrustedWrite('Save Projection')) return this.post({ type: 'response', id, result: null });
       const stem = this.tensor.replace(/[^\w.-]+/g, '_');
       const target = await vscode.window.showSaveDialog({
         defaultUri: vscode.Uri.file(path.join(path.dirname(this.modelPath), `${stem}.projection.safetensors`)),

@@ -7,6 +7,7 @@
 import * as vscode from 'vscode';
 import type { ModelComparison } from '../../shared/protocol';
 import type { CompareSubject, ReviewAction, ReviewRequest } from '../../shared/reviewProtocol';
+import { refuseUntrustedWrite } from '../trust';
 import type { WindowEngine } from '../windowEngine';
 import { baseName, oneLine, plural } from './messages';
 import { ReviewSession } from './reviewSession';
@@ -118,6 +119,7 @@ export class CompareSession extends ReviewSession {
   }
 
   private async exportPatch(): Promise<void> {
+    if (refuseUntrustedWrite('Export Patch')) return;
     const out = await vscode.window.showSaveDialog({
       defaultUri: this.inputs.exportDefault,
       title: `Export ${this.inputs.labelB} − ${this.inputs.labelA} as a .stpatch (against A)`,

@@ -8,6 +8,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { PatchEditorProvider, parseGitUri, setUpWebview } from '../patchEditor/patchEditorProvider';
+import { refuseUntrustedWrite } from '../trust';
 import type { WindowEngine } from '../windowEngine';
 import { CompareSession, type CompareInputs } from './compareSession';
 import { describeRev, existsAt, repoPath, repoRoot, showText } from './git';
@@ -45,6 +46,7 @@ class Review {
   ) {}
 
   async setUpGitDiff(uri: vscode.Uri | undefined): Promise<void> {
+    if (refuseUntrustedWrite('Set Up Git Diff for Models')) return;
     const root = await this.pickRepository(uri);
     if (!root) return;
     const cli = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'cli.js').fsPath;
