@@ -2,13 +2,12 @@
 // cell from the heatmap's selected-element panel, undo, redo, save (a .stpatch beside the
 // model, checked with the CLI), reload the window, accept "load the patch" and see the edit
 // again; then an unsaved edit comes back from its backup after another reload. Screenshots: test-results/e2e/editing/screenshots/ (look at them).
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchChromium, startCodeServer, workbenchUrl } from './codeServer.mjs';
-import { QUIET_SETTINGS, freshDir, linkExtension, makeWorkspace, repoRoot, writeUserSettings } from './workspace.mjs';
+import { runCli, vscodeSession } from './session.mjs';
+import { QUIET_SETTINGS, makeWorkspace } from './workspace.mjs';
 
 const MODEL = 'conv-net.safetensors';
 const PATCH = 'conv-net.stpatch';
@@ -18,72 +17,9 @@ const NEW_VALUE = '0.1';
 /** 0.1 rounded to F32, as the engine writes it. */
 const STORED = String(Math.fround(0.1));
 
-const dir = freshDir('editing');
-const shots = join(dir, 'screenshots');
-mkdirSync(shots, { recursive: true });
-let server;
-let browser;
+const session = vscodeSession('editing');
+const { dir, screenshot, step, webview, runCommand, quickOpen } = session;
 let page;
-let shotCount = 0;
-
-async function screenshot(name) {
-  const path = join(shots, `${String(++shotCount).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path });
-  return path;
-}
-
-function webview() {
-  return page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
-}
-
-async function quickInput(prefixKey, text) {
-  await page.keyboard.press(prefixKey);
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(text);
-}
-
-async function runCommand(title) {
-  await quickInput('F1', `>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
-  await page.keyboard.press('Enter');
-}
-
-async function quickOpen(fileName) {
-  await quickInput('Control+P', fileName);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: fileName }).first().waitFor();
-  await page.keyboard.press('Enter');
-}
-
-function step(name, fn) {
-  it(name, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      await screenshot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`).catch(() => {});
-      throw err;
-    }
-  });
-}
-
-function cli(...args) {
-  return spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli.js'), ...args], { encoding: 'utf8' });
-}
-
-async function waitForCommands() {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    await quickInput('F1', `>${COMMAND_TITLE}`);
-    const found = await page
-      .locator('.quick-input-list .monaco-list-row', { hasText: COMMAND_TITLE })
-      .first()
-      .waitFor({ timeout: 2000 })
-      .then(() => true, () => false);
-    await page.keyboard.press('Escape');
-    if (found) return;
-    assert.ok(Date.now() < deadline, `"${COMMAND_TITLE}" never appeared in the command palette`);
-  }
-}
 
 /** Opens the tensor in the model editor, [0, :, :], and clicks the cell at (row, col). */
 async function selectCell(row, col) {
@@ -143,26 +79,12 @@ describe('editing a model in VS Code (code-server + Chromium)', { timeout: 120_0
 
   before(async () => {
     workspace = makeWorkspace(join(dir, 'workspace'));
-    const userDataDir = join(dir, 'user-data');
     // The web workbench auto-saves after a delay by default: off, so dirty states are ours to check.
-    writeUserSettings(userDataDir, { ...QUIET_SETTINGS, 'files.autoSave': 'off' });
-    const extensionsDir = join(dir, 'extensions');
-    linkExtension(extensionsDir);
-    const scratch = { TMPDIR: join(dir, 'tmp'), HOME: join(dir, 'home'), XDG_CONFIG_HOME: join(dir, 'home', '.config') };
-    mkdirSync(scratch.TMPDIR, { recursive: true });
-    mkdirSync(scratch.HOME, { recursive: true });
-    server = await startCodeServer({ userDataDir, extensionsDir, env: scratch });
-    browser = await launchChromium(join(dir, 'chromium-profile'), scratch);
-    page = browser.pages()[0] ?? (await browser.newPage());
-    await page.goto(workbenchUrl(server, workspace));
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-    await waitForCommands();
+    page = await session.start(workspace, { settings: { ...QUIET_SETTINGS, 'files.autoSave': 'off' } });
+    await session.waitForCommand(COMMAND_TITLE);
   });
 
-  after(async () => {
-    await browser?.close().catch(() => {});
-    server?.stop();
-  });
+  after(() => session.stop());
 
   step('sets a cell from the heatmap; the editor shows the stored value and is dirty', async () => {
     await quickOpen(MODEL);
@@ -229,7 +151,7 @@ describe('editing a model in VS Code (code-server + Chromium)', { timeout: 120_0
     assert.match(text, /^# op: set \[0, 3, 5\] to 0\.1$/m);
     assert.match(text, /^@@ "features\.sample_feature_map" elements 77:78 /m);
     assert.match(text, /^\+ cdcccc3d {2}# 0\.1$/m);
-    const verify = cli('verify', join(workspace, 'models', MODEL), patchPath);
+    const verify = runCli('verify', join(workspace, 'models', MODEL), patchPath);
     assert.equal(verify.status, 0, verify.stdout + verify.stderr);
     await screenshot('saved');
   });
@@ -240,7 +162,7 @@ describe('editing a model in VS Code (code-server + Chromium)', { timeout: 120_0
     // here: it would hide the notification this step waits for.
     const restored = await activeTab().waitFor({ timeout: 15_000 }).then(() => true, () => false);
     if (!restored) {
-      await waitForCommands();
+      await session.waitForCommand(COMMAND_TITLE);
       await quickOpen(MODEL);
     }
     const toast = page.locator('.notification-toast', { hasText: `${PATCH} has saved edits of ${MODEL}` });

@@ -4,62 +4,20 @@
 // the tokenizer.json), click it and check its nearest rows against a brute-force cosine
 // search over the values the CLI reads, compare two tokens, refit in 3-D. No CSP violation
 // may be logged. Screenshots go to test-results/e2e/projection/screenshots/ (look at them).
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchChromium, startCodeServer, workbenchUrl } from './codeServer.mjs';
-import { freshDir, linkExtension, makeWorkspace, repoRoot, writeUserSettings } from './workspace.mjs';
+import { cli, vscodeSession } from './session.mjs';
+import { makeWorkspace } from './workspace.mjs';
 
 const MODEL_DIR = 'tiny-embeddings';
 const TENSOR = 'model.embed_tokens.weight';
 const COMMAND_TITLE = 'Tensorscope: Project Tensor Rows…';
 
-const dir = freshDir('projection');
-const shots = join(dir, 'screenshots');
-mkdirSync(shots, { recursive: true });
-let server;
-let browser;
+const session = vscodeSession('projection');
+const { dir, cspViolations, screenshot, step, webviewFrame, quickOpen } = session;
 let page;
-let shotCount = 0;
-const cspViolations = [];
-
-async function screenshot(name) {
-  const path = join(shots, `${String(++shotCount).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path });
-  return path;
-}
-
-/** The frame of a webview whose document holds `selector` (VS Code nests webviews in two iframes). */
-async function webviewFrame(selector, timeout = 30_000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    for (const frame of page.frames()) {
-      if (await frame.locator(selector).count().catch(() => 0)) return frame;
-    }
-    assert.ok(Date.now() < deadline, `no webview shows ${selector}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function quickInput(prefixKey, text) {
-  await page.keyboard.press(prefixKey);
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(text);
-}
-
-function step(name, fn) {
-  it(name, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      await screenshot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`).catch(() => {});
-      throw err;
-    }
-  });
-}
 
 /** Waits until `read()` gives a value matching `pattern` (text that updates after a debounce or a fill). */
 async function until(read, pattern, what, timeout = 10_000) {
@@ -73,12 +31,6 @@ async function until(read, pattern, what, timeout = 10_000) {
   }
 }
 
-function cli(...args) {
-  const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli.js'), ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  assert.equal(r.status, 0, `tensorscope ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
 describe('clustering view in VS Code (code-server + Chromium)', { timeout: 120_000 }, () => {
   let workspace;
   let tokens; // id -> token, from the workspace's tokenizer.json
@@ -90,52 +42,17 @@ describe('clustering view in VS Code (code-server + Chromium)', { timeout: 120_0
     tokens = [];
     for (const [token, id] of Object.entries(tokenizer.model.vocab)) tokens[id] = token;
     for (const t of tokenizer.added_tokens) tokens[t.id] = t.content;
-    const userDataDir = join(dir, 'user-data');
-    writeUserSettings(userDataDir);
-    const extensionsDir = join(dir, 'extensions');
-    linkExtension(extensionsDir);
-    const scratch = { TMPDIR: join(dir, 'tmp'), HOME: join(dir, 'home'), XDG_CONFIG_HOME: join(dir, 'home', '.config') };
-    mkdirSync(scratch.TMPDIR, { recursive: true });
-    mkdirSync(scratch.HOME, { recursive: true });
-    server = await startCodeServer({ userDataDir, extensionsDir, env: scratch });
-    browser = await launchChromium(join(dir, 'chromium-profile'), scratch);
-    page = browser.pages()[0] ?? (await browser.newPage());
-    // CSP violations in any frame (webviews included) arrive as DevTools issues; a webview's
-    // violations never reach the page's console events.
-    const cdp = await browser.newCDPSession(page);
-    cdp.on('Audits.issueAdded', ({ issue }) => {
-      if (issue.code === 'ContentSecurityPolicyIssue') cspViolations.push(JSON.stringify(issue.details.contentSecurityPolicyIssueDetails ?? issue.details));
-    });
-    await cdp.send('Audits.enable');
-    await page.goto(workbenchUrl(server, workspace));
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    page = await session.start(workspace, { watchCsp: true });
   });
 
-  after(async () => {
-    await browser?.close().catch(() => {});
-    server?.stop();
-  });
+  after(() => session.stop());
 
   step('the command is in the palette once the extension is up', async () => {
-    // A .safetensors file opened before the extension registers would open as text.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      await quickInput('F1', `>${COMMAND_TITLE}`);
-      const found = await page
-        .locator('.quick-input-list .monaco-list-row', { hasText: COMMAND_TITLE })
-        .first()
-        .waitFor({ timeout: 2000 })
-        .then(() => true, () => false);
-      await page.keyboard.press('Escape');
-      if (found) break;
-      assert.ok(Date.now() < deadline, `"${COMMAND_TITLE}" never appeared in the command palette`);
-    }
+    await session.waitForCommand(COMMAND_TITLE);
   });
 
   step('Project Rows on the embedding matrix draws the scatter after a fit with progress', async () => {
-    await quickInput('Control+P', `${MODEL_DIR}/model.safetensors`);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'model.safetensors' }).first().waitFor();
-    await page.keyboard.press('Enter');
+    await quickOpen(`${MODEL_DIR}/model.safetensors`, 'model.safetensors');
     const editor = await webviewFrame('[data-testid="tree-filter"]');
     await editor.locator('[data-testid="tree-filter"]').click();
     await page.keyboard.type('embed_tokens');

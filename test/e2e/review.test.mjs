@@ -3,46 +3,17 @@
 // value changed) opens in the patch editor; "Compare with HEAD" shows the semantic diff with
 // the changed hunk; "Compare Models" shows the table and the A / B / B − A heatmaps.
 // Screenshots: test-results/e2e/review/screenshots/ (look at them).
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchChromium, startCodeServer, workbenchUrl } from './codeServer.mjs';
-import { freshDir, linkExtension, repoRoot, writeUserSettings } from './workspace.mjs';
+import { cli, vscodeSession } from './session.mjs';
 
 const COMMAND_TITLE = 'Tensorscope: Compare with HEAD';
-const dir = freshDir('review');
-const shots = join(dir, 'screenshots');
-mkdirSync(shots, { recursive: true });
-let server;
-let browser;
+const session = vscodeSession('review');
+const { dir, cspViolations, screenshot, step, webview, runCommand, quickOpen } = session;
 let page;
-let shotCount = 0;
-const cspViolations = [];
-
-async function screenshot(name) {
-  const path = join(shots, `${String(++shotCount).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path });
-  return path;
-}
-
-function webview() {
-  return page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
-}
-
-async function quickInput(prefixKey, text) {
-  await page.keyboard.press(prefixKey);
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(text);
-}
-
-async function runCommand(title) {
-  await quickInput('F1', `>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
-  await page.keyboard.press('Enter');
-}
 
 /** Picks `label` in the quick pick that is open now. */
 async function pick(label) {
@@ -51,17 +22,6 @@ async function pick(label) {
   await input.fill(label);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().waitFor();
   await page.keyboard.press('Enter');
-}
-
-function step(name, fn) {
-  it(name, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      await screenshot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`).catch(() => {});
-      throw err;
-    }
-  });
 }
 
 // ---- the repository: a model, a committed patch of it, then the patch edited ----
@@ -105,12 +65,6 @@ function git(cwd, ...args) {
   return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, encoding: 'utf8' });
 }
 
-function cli(...args) {
-  const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli.js'), ...args], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `tensorscope ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
-
 function makeRepo(repo) {
   mkdirSync(repo, { recursive: true });
   git(repo, 'init', '-q');
@@ -139,44 +93,14 @@ describe('reviewing model changes in VS Code (code-server + Chromium)', { timeou
 
   before(async () => {
     repo = makeRepo(join(dir, 'repo'));
-    const userDataDir = join(dir, 'user-data');
-    writeUserSettings(userDataDir);
-    const extensionsDir = join(dir, 'extensions');
-    linkExtension(extensionsDir);
-    const scratch = { TMPDIR: join(dir, 'tmp'), HOME: join(dir, 'home'), XDG_CONFIG_HOME: join(dir, 'home', '.config') };
-    mkdirSync(scratch.TMPDIR, { recursive: true });
-    mkdirSync(scratch.HOME, { recursive: true });
-    server = await startCodeServer({ userDataDir, extensionsDir, env: scratch });
-    browser = await launchChromium(join(dir, 'chromium-profile'), scratch);
-    page = browser.pages()[0] ?? (await browser.newPage());
-    // CSP violations in any frame (webviews included) arrive as DevTools issues.
-    const cdp = await browser.newCDPSession(page);
-    cdp.on('Audits.issueAdded', ({ issue }) => {
-      if (issue.code === 'ContentSecurityPolicyIssue') cspViolations.push(JSON.stringify(issue.details.contentSecurityPolicyIssueDetails ?? issue.details));
-    });
-    await cdp.send('Audits.enable');
-    await page.goto(workbenchUrl(server, repo));
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-    // Until the extension's contributions are registered a .stpatch would open as text.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      await quickInput('F1', `>${COMMAND_TITLE}`);
-      const found = await page.locator('.quick-input-list .monaco-list-row', { hasText: COMMAND_TITLE }).first().waitFor({ timeout: 2000 }).then(() => true, () => false);
-      await page.keyboard.press('Escape');
-      if (found) break;
-      assert.ok(Date.now() < deadline, `"${COMMAND_TITLE}" never appeared in the command palette`);
-    }
+    page = await session.start(repo, { watchCsp: true });
+    await session.waitForCommand(COMMAND_TITLE);
   });
 
-  after(async () => {
-    await browser?.close().catch(() => {});
-    server?.stop();
-  });
+  after(() => session.stop());
 
   step('a .stpatch opens in the patch editor: hunks by tensor, base check, a hunk’s values and heatmaps', async () => {
-    await quickInput('Control+P', 'm.stpatch');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'm.stpatch' }).first().waitFor();
-    await page.keyboard.press('Enter');
+    await quickOpen('m.stpatch');
     const wv = webview();
     await wv.locator('[data-testid="patch-view"]').waitFor({ timeout: 30_000 });
     const summary = await wv.locator('[data-testid="patch-summary"]').innerText();
@@ -213,9 +137,7 @@ describe('reviewing model changes in VS Code (code-server + Chromium)', { timeou
 
   step('a patch that does not fit its base lists the conflicts; a malformed one shows its line', async () => {
     await runCommand('View: Close All Editors');
-    await quickInput('Control+P', 'c.stpatch');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'c.stpatch' }).first().waitFor();
-    await page.keyboard.press('Enter');
+    await quickOpen('c.stpatch');
     const wv = webview();
     await wv.locator('[data-testid="base-state"][data-state="conflicts"]').waitFor({ timeout: 30_000 });
     const conflicts = wv.locator('[data-testid="conflict"]');
@@ -224,9 +146,7 @@ describe('reviewing model changes in VS Code (code-server + Chromium)', { timeou
     await screenshot('conflicts');
 
     await runCommand('View: Close All Editors');
-    await quickInput('Control+P', 'broken.stpatch');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'broken.stpatch' }).first().waitFor();
-    await page.keyboard.press('Enter');
+    await quickOpen('broken.stpatch');
     const error = webview().locator('[data-testid="malformed"] [data-testid="error-text"]');
     await error.waitFor({ timeout: 30_000 });
     const row = readFileSync(join(repo, 'broken.stpatch'), 'utf8').split('\n').findIndex((l) => l.startsWith('+ zz')) + 1;
@@ -298,9 +218,7 @@ describe('reviewing model changes in VS Code (code-server + Chromium)', { timeou
 
   step('Compare with HEAD on a modified model (model editor title button) opens the compare view', async () => {
     await runCommand('View: Close All Editors');
-    await quickInput('Control+P', 'm.safetensors');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: /^m\.safetensors/ }).first().waitFor();
-    await page.keyboard.press('Enter');
+    await quickOpen('m.safetensors', /^m\.safetensors/);
     await page.locator('.tabs-container .tab.active', { hasText: 'm.safetensors' }).waitFor();
     await page.locator('.editor-actions .action-label.codicon-git-compare').first().click();
     const wv = webview();

@@ -2,111 +2,32 @@
 // the working tree installed as an extension, a workspace of generated models.
 // Screenshots go to test-results/e2e/ui/screenshots/ (look at them: text checks alone
 // can pass on a blank plot).
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchChromium, startCodeServer, workbenchUrl } from './codeServer.mjs';
-import { freshDir, linkExtension, makeWorkspace, repoRoot, writeUserSettings } from './workspace.mjs';
+import { cli, vscodeSession } from './session.mjs';
+import { makeWorkspace } from './workspace.mjs';
 
 const MODEL = 'tiny-llama.safetensors';
 const TENSOR = 'model.layers.0.self_attn.q_proj.weight';
 const COMMAND_TITLE = 'Tensorscope: Open Sharded Model';
 
-const dir = freshDir('ui');
-const shots = join(dir, 'screenshots');
-mkdirSync(shots, { recursive: true });
-let server;
-let browser;
+const session = vscodeSession('ui');
+const { dir, screenshot, step, webview, runCommand, quickOpen } = session;
 let page;
-let shotCount = 0;
-
-async function screenshot(name) {
-  const path = join(shots, `${String(++shotCount).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path });
-  return path;
-}
-
-/** The webview of the active custom editor (VS Code nests it in two iframes). */
-function webview() {
-  return page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
-}
-
-async function quickInput(prefixKey, text) {
-  await page.keyboard.press(prefixKey);
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(text);
-}
-
-/** Runs a command by its palette title. */
-async function runCommand(title) {
-  await quickInput('F1', `>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
-  await page.keyboard.press('Enter');
-}
-
-async function quickOpen(fileName) {
-  await quickInput('Control+P', fileName);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: fileName }).first().waitFor();
-  await page.keyboard.press('Enter');
-}
-
-/** it() that saves a screenshot when the test fails (what was on screen explains most failures). */
-function step(name, fn) {
-  it(name, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      await screenshot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`).catch(() => {});
-      throw err;
-    }
-  });
-}
-
-function cli(...args) {
-  const r = spawnSync(process.execPath, [join(repoRoot, 'dist', 'cli.js'), ...args], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `tensorscope ${args.join(' ')} failed: ${r.stderr}`);
-  return r.stdout;
-}
 
 describe('model editor in VS Code (code-server + Chromium)', { timeout: 180_000 }, () => {
   let workspace;
 
   before(async () => {
     workspace = makeWorkspace(join(dir, 'workspace'));
-    const userDataDir = join(dir, 'user-data');
-    writeUserSettings(userDataDir);
-    const extensionsDir = join(dir, 'extensions');
-    linkExtension(extensionsDir);
-    const scratch = { TMPDIR: join(dir, 'tmp'), HOME: join(dir, 'home'), XDG_CONFIG_HOME: join(dir, 'home', '.config') };
-    mkdirSync(scratch.TMPDIR, { recursive: true });
-    mkdirSync(scratch.HOME, { recursive: true });
-    server = await startCodeServer({ userDataDir, extensionsDir, env: scratch });
-    browser = await launchChromium(join(dir, 'chromium-profile'), scratch);
-    page = browser.pages()[0] ?? (await browser.newPage());
-    await page.goto(workbenchUrl(server, workspace));
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    page = await session.start(workspace);
   });
 
-  after(async () => {
-    await browser?.close().catch(() => {});
-    server?.stop();
-  });
+  after(() => session.stop());
 
   step('lists the extension’s commands in the command palette', async () => {
-    // Until the extension's contributions are registered, a .safetensors file would open in
-    // the text editor (and VS Code would remember that), so wait for them first.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      await quickInput('F1', `>${COMMAND_TITLE}`);
-      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: COMMAND_TITLE });
-      const found = await row.first().waitFor({ timeout: 2000 }).then(() => true, () => false);
-      if (found) break;
-      await page.keyboard.press('Escape');
-      assert.ok(Date.now() < deadline, `"${COMMAND_TITLE}" never appeared in the command palette`);
-    }
+    await session.waitForCommand(COMMAND_TITLE, { keepOpen: true });
     await screenshot('command-palette');
     await page.keyboard.press('Escape');
   });
