@@ -42,7 +42,8 @@ export function vscodeSession(name) {
 
     /**
      * Starts code-server and Chromium on `folder`; resolves with the page once the workbench shows.
-     * opts: settings (user settings, default QUIET_SETTINGS), watchCsp (collect CSP violations).
+     * opts: settings (user settings, default QUIET_SETTINGS), watchCsp (collect CSP violations),
+     * workspaceTrust (keep VS Code's Workspace Trust on, see startCodeServer).
      */
     async start(folder, opts = {}) {
       const userDataDir = join(dir, 'user-data');
@@ -52,7 +53,7 @@ export function vscodeSession(name) {
       const scratch = { TMPDIR: join(dir, 'tmp'), HOME: join(dir, 'home'), XDG_CONFIG_HOME: join(dir, 'home', '.config') };
       mkdirSync(scratch.TMPDIR, { recursive: true });
       mkdirSync(scratch.HOME, { recursive: true });
-      s.server = await startCodeServer({ userDataDir, extensionsDir, env: scratch });
+      s.server = await startCodeServer({ userDataDir, extensionsDir, env: scratch, workspaceTrust: opts.workspaceTrust });
       s.browser = await launchChromium(join(dir, 'chromium-profile'), scratch);
       const page = (s.page = s.browser.pages()[0] ?? (await s.browser.newPage()));
       if (opts.watchCsp) {
