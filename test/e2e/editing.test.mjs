@@ -73,7 +73,7 @@ async function waitForBackup(text) {
 
 const activeTab = () => page.locator('.tabs-container .tab.active', { hasText: MODEL });
 
-describe('editing a model in VS Code (code-server + Chromium)', { timeout: 120_000 }, () => {
+describe('editing a model in VS Code (code-server + Chromium)', { timeout: 300_000 }, () => {
   let workspace;
   let original;
 

@@ -31,7 +31,7 @@ async function until(read, pattern, what, timeout = 10_000) {
   }
 }
 
-describe('clustering view in VS Code (code-server + Chromium)', { timeout: 120_000 }, () => {
+describe('clustering view in VS Code (code-server + Chromium)', { timeout: 300_000 }, () => {
   let workspace;
   let tokens; // id -> token, from the workspace's tokenizer.json
   let view; // the projection webview's frame

@@ -88,7 +88,7 @@ function makeRepo(repo) {
   return repo;
 }
 
-describe('reviewing model changes in VS Code (code-server + Chromium)', { timeout: 120_000 }, () => {
+describe('reviewing model changes in VS Code (code-server + Chromium)', { timeout: 300_000 }, () => {
   let repo;
 
   before(async () => {

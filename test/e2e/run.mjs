@@ -89,8 +89,10 @@ async function runIntegration() {
 function startNodeTests(files) {
   const t0 = Date.now();
   let out = '';
-  // The files run side by side: packaging is CPU-bound while the UI test mostly waits.
-  const child = spawn(process.execPath, ['--test', '--test-reporter=spec', `--test-concurrency=${files.length}`, ...files], {
+  // Two files at a time: packaging is CPU-bound while a UI test mostly waits, but each UI
+  // test runs its own code-server and Chromium, and CI has 2 cores (E2E_CONCURRENCY overrides).
+  const concurrency = Math.min(files.length, Number(process.env.E2E_CONCURRENCY) || 2);
+  const child = spawn(process.execPath, ['--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, ...files], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -16,7 +16,7 @@ const session = vscodeSession('ui');
 const { dir, screenshot, step, webview, runCommand, quickOpen } = session;
 let page;
 
-describe('model editor in VS Code (code-server + Chromium)', { timeout: 180_000 }, () => {
+describe('model editor in VS Code (code-server + Chromium)', { timeout: 300_000 }, () => {
   let workspace;
 
   before(async () => {
