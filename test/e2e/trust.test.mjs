@@ -42,24 +42,33 @@ function webview() {
   return page.frameLocator('iframe.webview.ready').last().frameLocator('#active-frame');
 }
 
-async function quickInput(prefixKey, text) {
-  await page.keyboard.press(prefixKey);
+/**
+ * Opens the quick input (F1, Control+P), types `text` and clicks the row `row` picks. Focus
+ * coming back to a webview a moment after the last command can close the widget again
+ * (measured under load): then it opens it anew.
+ */
+async function quickPick(prefixKey, text, row) {
   const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(text);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.keyboard.press(prefixKey);
+      await input.fill(text, { timeout: 5000 });
+      await row(page.locator('.quick-input-list .monaco-list-row')).first().click({ timeout: 10_000 });
+      return;
+    } catch (err) {
+      if (attempt === 3) throw err;
+    }
+  }
 }
 
-/** Runs the palette command titled exactly `title` (Enter could pick a longer near match). */
+/** Runs the palette command titled exactly `title` (the first row could be a longer near match). */
 async function runCommand(title) {
-  await quickInput('F1', `>${title}`);
   const exact = new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
-  await page.locator('.quick-input-list .monaco-list-row .label-name', { hasText: exact }).first().click();
+  await quickPick('F1', `>${title}`, (rows) => rows.filter({ has: page.locator('.label-name', { hasText: exact }) }));
 }
 
 async function quickOpen(fileName) {
-  await quickInput('Control+P', fileName);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: fileName }).first().waitFor();
-  await page.keyboard.press('Enter');
+  await quickPick('Control+P', fileName, (rows) => rows.filter({ hasText: fileName }));
 }
 
 function step(name, fn) {
@@ -76,7 +85,8 @@ function step(name, fn) {
 async function waitForCommands() {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    await quickInput('F1', `>${COMMAND_TITLE}`);
+    await page.keyboard.press('F1');
+    await page.locator('.quick-input-widget input').fill(`>${COMMAND_TITLE}`);
     const found = await page
       .locator('.quick-input-list .monaco-list-row', { hasText: COMMAND_TITLE })
       .first()
@@ -250,9 +260,12 @@ describe('an untrusted workspace: Tensorscope writes nothing (code-server + Chro
     await clearNotifications();
     // Save As bakes a new model: one beside the original, named in VS Code's own file dialog.
     await runCommand('File: Save As...');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible' });
-    await input.fill(join(workspace, 'models', 'conv-net.saved-as.safetensors'));
+    const inputEndsWith = (end) => page.waitForFunction((end) => document.querySelector('.quick-input-widget input')?.value.endsWith(end), end);
+    // The dialog fills in its default path (the model) after it opens: type ours after that.
+    await inputEndsWith(`/${MODEL}`);
+    const target = join(workspace, 'models', 'conv-net.saved-as.safetensors');
+    await page.locator('.quick-input-widget input').fill(target);
+    await inputEndsWith(target);
     await page.keyboard.press('Enter');
     await toast(`Failed to save '${MODEL}': cannot bake ${MODEL}: the workspace is not trusted`).waitFor({ timeout: 10_000 });
     await screenshot('save-as-refused');
