@@ -250,6 +250,8 @@ describe('fast paths are taken where they are meant to be', () => {
         const metadata = h.metadata === 'absent' || h.metadata === 'null' ? h.metadata : [...new Map(h.metadata)];
         fc.pre(entries.every((e) => [...e.shape, ...e.offsets].every((n) => n.length <= 15)));
         const text = render({ metadata, entries }, { ...style, escapeAll: false });
+        // Any "\u" in the text (even after an escaped backslash) goes to the exact parser on purpose.
+        fc.pre(!text.includes('\\u'));
         assert.ok(agrees(text).jsonParse, text);
       }),
       { numRuns: 200 },
