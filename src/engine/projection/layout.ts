@@ -19,7 +19,7 @@
 // the curve coefficients interpolated from tables (curveTable.ts).
 import { availableParallelism, loadavg } from 'node:os';
 import { CancelledError, throwIfAborted } from '../errors';
-import { attractExact, curveTables, lookup, repelExact } from './curveTable';
+import { curveTables, lookup } from './curveTable';
 import type { FuzzyGraph } from './fuzzyGraph';
 import { createWorker, workerAvailable } from './inWorker';
 import { Random } from './random';
@@ -261,7 +261,7 @@ class Part {
   }
 
   epoch(epoch: number): void {
-    const { dim, n, a, b, gamma, head, tail, epochsPerSample } = this.s;
+    const { dim, n, head, tail, epochsPerSample } = this.s;
     const { lo, hi, e0, e1, nextSample, nextNegative, perNegative, negativesPerEpoch, attract, repel } = this;
     const pos = this.s.view[this.part];
     const delta = this.s.delta[this.part];
@@ -284,8 +284,7 @@ class Part {
       let t2 = dim === 3 ? c2 - pos[k + 2] : 0;
       let d2 = t0 * t0 + t1 * t1 + t2 * t2;
       if (d2 > 0) {
-        let coeff = lookup(attract, d2);
-        if (coeff !== coeff) coeff = attractExact(d2, a, b); // outside the table
+        const coeff = lookup(attract, d2);
         const g0 = clip(coeff * t0) * alpha;
         const g1 = clip(coeff * t1) * alpha;
         const g2 = dim === 3 ? clip(coeff * t2) * alpha : 0;
@@ -316,8 +315,7 @@ class Part {
         t2 = dim === 3 ? c2 - pos[o + 2] : 0;
         d2 = t0 * t0 + t1 * t1 + t2 * t2;
         if (d2 <= 0) continue;
-        let coeff = lookup(repel, d2);
-        if (coeff !== coeff) coeff = repelExact(d2, a, b, gamma);
+        const coeff = lookup(repel, d2);
         r0 += clip(coeff * t0);
         r1 += clip(coeff * t1);
         if (dim === 3) r2 += clip(coeff * t2);
