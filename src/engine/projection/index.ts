@@ -14,8 +14,8 @@
 //
 //   ProjectionOptions: { nNeighbors = 15 (counting the point, as umap-learn), components = 2
 //     (2 | 3), pca = 50 (0 = none), metric = 'euclidean' | 'cosine', minDist = 0.1,
-//     spread = 1, seed = 0, epochs = 500 for N <= 10,000 else 200, standardize = true,
-//     init = 'pca' | 'random' }
+//     spread = 1, seed = 0, epochs = defaultEpochs(N) (500, down to 200 above 7,500 rows),
+//     standardize = true, init = 'pca' | 'random' }
 //   Projection: { embedding: Float32Array [rows x options.components], rows, cols, options
 //     (resolved), scaler { mean, scale }, pca { components [P x D], explainedVariance,
 //     totalVariance } | null, space: Matrix (training rows in the kNN space), knn: Neighbors
@@ -41,7 +41,7 @@ import { fitProjection, type Projection, type ProjectionOptions } from './projec
 import { matrixSource, tensorSource } from './rowSource';
 import type { Matrix, RunControl } from './types';
 
-export { fitProjection, placeRows, resolveOptions } from './projection';
+export { defaultEpochs, fitProjection, placeRows, resolveOptions } from './projection';
 export { workerAvailable } from './inWorker';
 export type { Projection, ProjectionOptions, ResolvedOptions } from './projection';
 export { saveProjection, loadProjection, projectionTensors, PROJECTION_FORMAT, PROJECTION_VERSION } from './store';
