@@ -1,5 +1,6 @@
 // Standardisation + PCA against a naive reference written here: the covariance matrix of the
-// standardised columns and its leading eigenvectors by power iteration with deflation.
+// scaled columns (divisor: the median deviation of the varying columns, or a quarter of the
+// column's own when wider) and its leading eigenvectors by power iteration with deflation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,14 +32,27 @@ function data(n: number, d: number, seed: number): Float32Array {
   return x;
 }
 
+/** Column divisors of the standardisation: max(median deviation of varying columns, own / 4). */
+function referenceScales(x: Float32Array, n: number, d: number): number[] {
+  const stds: number[] = [];
+  for (let c = 0; c < d; c++) {
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += x[i * d + c] / n;
+    let v = 0;
+    for (let i = 0; i < n; i++) v += (x[i * d + c] - mean) ** 2 / n;
+    stds.push(Math.sqrt(v));
+  }
+  const varying = stds.filter((s) => s > 1e-9).sort((a, b) => a - b);
+  const median = varying[Math.floor(varying.length / 2)];
+  return stds.map((s) => (s > 1e-9 ? Math.max(median, s / 4) : 1));
+}
+
 /** Reference: covariance of standardised columns, top eigenpairs by power iteration + deflation. */
 function referencePca(x: Float32Array, n: number, d: number, count: number, standardize = true) {
   const mean = new Float64Array(d);
-  const std = new Float64Array(d);
+  const std = standardize ? referenceScales(x, n, d) : new Array<number>(d).fill(1);
   for (let c = 0; c < d; c++) {
     for (let i = 0; i < n; i++) mean[c] += x[i * d + c] / n;
-    for (let i = 0; i < n; i++) std[c] += (x[i * d + c] - mean[c]) ** 2 / n;
-    std[c] = standardize ? Math.sqrt(std[c]) : 1;
   }
   const cov = new Float64Array(d * d);
   for (let a = 0; a < d; a++) {
@@ -48,6 +62,8 @@ function referencePca(x: Float32Array, n: number, d: number, count: number, stan
       cov[a * d + b] = s / (n - 1);
     }
   }
+  let trace = 0;
+  for (let a = 0; a < d; a++) trace += cov[a * d + a];
   const values: number[] = [];
   const vectors: Float64Array[] = [];
   for (let k = 0; k < count; k++) {
@@ -67,7 +83,7 @@ function referencePca(x: Float32Array, n: number, d: number, count: number, stan
     vectors.push(v);
     for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) cov[a * d + b] -= lambda * v[a] * v[b];
   }
-  return { values, vectors };
+  return { values, vectors, trace };
 }
 
 function checkAgainstReference(model: Awaited<ReturnType<typeof fitPca>>['model'], ref: ReturnType<typeof referencePca>, d: number, tol: number) {
@@ -93,7 +109,8 @@ test('exact path (columns <= components + 10): variances and directions equal th
   const [n, d] = [300, 12];
   const x = data(n, d, 1);
   const { model, coords } = await fitPca(matrixSource({ data: x, rows: n, cols: d }), { components: 4 });
-  checkAgainstReference(model, referencePca(x, n, d, 4), d, 1e-6);
+  const ref = referencePca(x, n, d, 4);
+  checkAgainstReference(model, ref, d, 1e-6);
   // coordinates are the standardised rows times the components
   for (const i of [0, 17, n - 1]) {
     for (let k = 0; k < 4; k++) {
@@ -102,7 +119,26 @@ test('exact path (columns <= components + 10): variances and directions equal th
       assert.ok(Math.abs(coords.data[i * 4 + k] - s) < 1e-4 * Math.max(1, Math.abs(s)), `coords ${i},${k}`);
     }
   }
-  assert.ok(Math.abs(model.totalVariance - d * (n / (n - 1))) < 1e-9, 'standardised columns each have sample variance n/(n-1)');
+  assert.ok(Math.abs(model.totalVariance - ref.trace) < 1e-9 * ref.trace, `total variance ${model.totalVariance} vs ${ref.trace}`);
+});
+
+test('standardising: spreads relative to the typical column, capped at 4 times it, none scaled up', async () => {
+  // Column deviations 0.001, 1, 1, 1, 2, 50 and a constant: the typical (median) one is 1.
+  const spreads = [0.001, 1, 1, 1, 2, 50, 0];
+  const [n, d] = [500, spreads.length];
+  const rng = new Random(11);
+  const x = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) x[i * d + c] = 5 + spreads[c] * (i % 2 === 0 ? 1 : -1) * (1 + 0.01 * rng.normal());
+  const { model } = await fitPca(matrixSource({ data: x, rows: n, cols: d }), { components: 2 });
+  const expected = referenceScales(x, n, d);
+  for (let c = 0; c < d; c++) assert.ok(Math.abs(model.scaler.scale[c] - expected[c]) < 1e-9 * expected[c], `scale ${c}: ${model.scaler.scale[c]} vs ${expected[c]}`);
+  const scaledStd = (c: number) => Math.sqrt(Array.from({ length: n }, (_, i) => ((x[i * d + c] - model.scaler.mean[c]) / model.scaler.scale[c]) ** 2).reduce((a, b) => a + b) / n);
+  const typical = scaledStd(1);
+  assert.ok(Math.abs(typical - 1) < 0.02, `typical column keeps its spread over the median: ${typical}`);
+  assert.ok(Math.abs(scaledStd(0) / typical - 0.001) < 1e-4, 'the nearly constant column is not scaled up');
+  assert.ok(Math.abs(scaledStd(4) / typical - 2) < 0.02, 'a column twice as wide stays twice as wide');
+  assert.ok(Math.abs(scaledStd(5) / typical - 4) < 0.02, 'a column 50 times as wide is brought down to 4 times');
+  assert.equal(model.scaler.scale[6], 1, 'constant column');
 });
 
 test('randomized path (columns > components + 10): leading variances match the reference', async () => {

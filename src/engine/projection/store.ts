@@ -2,7 +2,7 @@
 //
 //   embedding              F32 [N, components]  the training embedding
 //   scaler.mean            F64 [D]              standardised x = (x - mean) / std
-//   scaler.std             F64 [D]              (1 for constant columns, all 1 with standardize=false)
+//   scaler.std             F64 [D]              the divisors (pca.ts columnScales; all 1 with standardize=false)
 //   pca.components         F32 [P, D]           with PCA: orthonormal rows
 //   pca.explained_variance F64 [P]              with PCA
 //   pca.coords             F32 [N, P]           with PCA: the training rows' PCA coordinates,
