@@ -4,23 +4,28 @@
 // cores; kNN recall 1.0; trustworthiness at least umap-js's (here and on real digits).
 //
 //   npm run bench projection              everything (umap-js at 100k takes ~6 min, ~8 GB)
-//   BENCH_QUICK=1 npm run bench projection   skips umap-js at 100k (notes: 372 s, 8.1 GB)
-//   node --import tsx bench/projection.bench.ts [--quick]
+//   npm run bench projection -- --quick   skips umap-js at 100k (notes: 372 s, 8.1 GB); or BENCH_QUICK=1
+//   npm run bench projection -- --repeat=5   runs ours 5 times: median seconds (min-max), CPU, RSS
+//   node --import tsx bench/projection.bench.ts [--quick] [--repeat=N]
+// The machine may be shared: the load average is printed with each row (the layout runs a
+// second thread only when a core is idle).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as esbuild from 'esbuild';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Random } from '../src/engine/projection/random';
 import { clusteredDataset, mnistDataset, readMatrix, type Dataset } from './projection/data';
 import { knnRecall, labelPurity, trustworthiness } from './projection/quality';
+import { median } from './common';
 
 const K_TRUST = 15;
 
 interface Run {
   method: string;
   seconds: number;
+  cpuSeconds: number;
   maxRssMB: number;
   embedding: Float32Array;
   knn?: Int32Array;
@@ -45,6 +50,14 @@ async function bundleRunner(): Promise<{ runner: string; dir: string }> {
   await esbuild.build({ ...common, entryPoints: [join(here, 'projection', 'runOne.ts')], outfile: join(dir, 'runOne.js') });
   await esbuild.build({ ...common, entryPoints: [join(root, 'src/engine/projection/worker.ts')], outfile: join(dir, 'projectionWorker.js') });
   return { runner: join(dir, 'runOne.js'), dir };
+}
+
+/** `--repeat=N` (or BENCH_REPEAT): timed runs per method; the embedding is the same each time (seeded). */
+function repeats(): number {
+  const flag = process.argv.find((a) => a.startsWith('--repeat='));
+  const n = Number(flag ? flag.slice('--repeat='.length) : (process.env.BENCH_REPEAT ?? 1));
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--repeat must be a positive integer, not ${flag ?? process.env.BENCH_REPEAT}`);
+  return n;
 }
 
 function runMethod(runner: string, method: 'ours' | 'umap-js', ds: Dataset, dir: string, options: object = {}): Run {
@@ -84,10 +97,12 @@ export default async function run(): Promise<void> {
   const quick = process.env.BENCH_QUICK === '1' || process.argv.includes('--quick');
   const dir = mkdtempSync(join(tmpdir(), 'tensorscope-projection-bench-'));
   const bundle = await bundleRunner();
-  const rows: string[][] = [['data', 'method', 'seconds', 'peak RSS MB', 'kNN recall', `trust k=${K_TRUST}`, 'label purity', 'phases (s)']];
+  const repeatCount = repeats();
+  const rows: string[][] = [['data', 'method', repeatCount > 1 ? `seconds, median of ${repeatCount}` : 'seconds', 'CPU s', 'peak RSS MB', 'kNN recall', `trust k=${K_TRUST}`, 'label purity', 'load', 'phases (s)']];
   try {
-    // Pixels share one unit, so the digits also run without standardisation: scaling the
-    // nearly constant border pixels up to unit variance amplifies their noise.
+    // The digits also run without standardisation, for comparison: pixels share one unit, and
+    // classic standardisation (scaling the nearly constant border pixels up to unit variance)
+    // cost 0.02 of trustworthiness; the standardisation now scales no column up (pca.ts).
     type Variant = { method: 'ours' | 'umap-js'; label: string; options?: object };
     const ours: Variant = { method: 'ours', label: 'ours' };
     const umapJs: Variant = { method: 'umap-js', label: 'umap-js' };
@@ -106,7 +121,12 @@ export default async function run(): Promise<void> {
       const x = readMatrix(ds);
       const picked = sampleRows(ds.rows, sample, 1);
       for (const { method, label, options } of variants) {
-        const r = runMethod(bundle.runner, method, ds, dir, options);
+        const load = loadavg()[0];
+        const runs = Array.from({ length: method === 'umap-js' ? 1 : repeatCount }, () => runMethod(bundle.runner, method, ds, dir, options));
+        const r = runs[0];
+        const times = runs.map((x) => x.seconds);
+        const seconds = runs.length > 1 ? `${fmt(median(times), 2)} (${fmt(Math.min(...times), 2)}-${fmt(Math.max(...times), 2)})` : fmt(r.seconds, 2);
+        if (r.phases) for (const k of Object.keys(r.phases)) r.phases[k] = median(runs.map((x) => x.phases?.[k] ?? 0));
         // Recall: ours against brute force in its own search space (PCA coordinates);
         // umap-js's approximate graph against brute force in the raw rows it searched.
         let recall: number | undefined;
@@ -118,17 +138,17 @@ export default async function run(): Promise<void> {
         }
         const trust = trustworthiness(x, ds.cols, r.embedding, 2, K_TRUST, picked);
         const purity = labelPurity(r.embedding, 2, ds.labels, picked);
-        const phases = r.phases ? Object.entries(r.phases).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ') : '';
-        rows.push([ds.name, label, fmt(r.seconds, 1), fmt(r.maxRssMB, 0), fmt(recall, 3), fmt(trust, 4), fmt(purity, 3), phases]);
+        const phases = r.phases ? Object.entries(r.phases).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ') : '';
+        rows.push([ds.name, label, seconds, fmt(median(runs.map((x) => x.cpuSeconds)), 1), fmt(median(runs.map((x) => x.maxRssMB)), 0), fmt(recall, 3), fmt(trust, 4), fmt(purity, 3), fmt(load, 1), phases]);
         console.log(rows[rows.length - 1].join(' | '));
       }
-      if (!variants.includes(umapJs)) rows.push([ds.name, 'umap-js', '372 (notes)', '8100 (notes)', '0.61 (notes)', '-', '-', 'skipped (--quick)']);
+      if (!variants.includes(umapJs)) rows.push([ds.name, 'umap-js', '372 (notes)', '-', '8100 (notes)', '0.61 (notes)', '-', '-', '-', 'skipped (--quick)']);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
     rmSync(bundle.dir, { recursive: true, force: true });
   }
-  console.log(`\n${availableParallelism()} cores; trustworthiness as sklearn.manifold.trustworthiness, estimated on sampled points (same sample per data set)`);
+  console.log(`\n${availableParallelism()} cores; load = 1-minute load average before the run (umap-js runs once); trustworthiness as sklearn.manifold.trustworthiness, estimated on sampled points (same sample per data set)`);
   printTable(rows);
 }
 

@@ -1,7 +1,7 @@
 // One timed projection in its own process, so peak RSS (process.resourceUsage().maxRSS) is
 // that method's alone: `node runOne.js ours|umap-js FILE ROWS COLS OUT.f32 [SEED]
-// [OPTIONS_JSON]` (bundled by projection.bench.ts; also runs with --import tsx). Prints one JSON line; writes the embedding (float32
-// rows) to OUT.
+// [OPTIONS_JSON]` (bundled by projection.bench.ts; also runs with --import tsx). Prints one
+// JSON line (wall and CPU seconds, peak RSS, phases); writes the embedding (float32 rows) to OUT.
 import { writeFileSync } from 'node:fs';
 import { fitProjection, tensorSource } from '../../src/engine/projection/index';
 import { openModel } from '../../src/engine/safetensors/model';
@@ -13,6 +13,7 @@ async function main(): Promise<void> {
   const cols = Number(colsArg);
   const seed = Number(seedArg ?? 0);
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   let embedding: Float32Array;
   const extra: Record<string, unknown> = {};
   if (method === 'ours') {
@@ -56,9 +57,11 @@ async function main(): Promise<void> {
     }
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6; // all threads of the process
   writeFileSync(out, new Uint8Array(embedding.buffer, embedding.byteOffset, embedding.byteLength));
   const maxRssMB = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(`${JSON.stringify({ method, seconds, maxRssMB, ...extra })}\n`);
+  process.stdout.write(`${JSON.stringify({ method, seconds, cpuSeconds, maxRssMB, ...extra })}\n`);
 }
 
 main().catch((e: unknown) => {
