@@ -8,8 +8,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-/** Flags read by bench modules (--quick, --repeat=N), which npm swallows when they come before `--`. */
-const BENCH_FLAGS = ['quick', 'repeat'];
+/** Flags read by bench modules (--quick, --repeat=N, --seeds=N), which npm swallows when they come before `--`. */
+const BENCH_FLAGS = ['quick', 'repeat', 'seeds'];
 
 async function main(): Promise<void> {
   for (const flag of BENCH_FLAGS) {
