@@ -15,7 +15,8 @@
 //   ProjectionOptions: { nNeighbors = 15 (counting the point, as umap-learn), components = 2
 //     (2 | 3), pca = 50 (0 = none), metric = 'euclidean' | 'cosine', minDist = 0.1,
 //     spread = 1, seed = 0, epochs = defaultEpochs(N) (500, down to 200 above 7,500 rows),
-//     standardize = true, init = 'pca' | 'random' }
+//     standardize = true (centred; scaled so no column is wider than 4x the typical one and
+//     none is scaled up: pca.ts columnScales), init = 'pca' | 'random' }
 //   Projection: { embedding: Float32Array [rows x options.components], rows, cols, options
 //     (resolved), scaler { mean, scale }, pca { components [P x D], explainedVariance,
 //     totalVariance } | null, space: Matrix (training rows in the kNN space), knn: Neighbors

@@ -32,7 +32,7 @@ export interface ProjectionOptions {
   seed?: number;
   /** Default: defaultEpochs(rows), 500 for small sets down to 200 from 7,501 rows. */
   epochs?: number;
-  /** Divide columns by their standard deviation before PCA (they are always centred). Default true. */
+  /** Scale the columns before PCA (pca.ts columnScales: wide ones down, none up); they are always centred. Default true. */
   standardize?: boolean;
   init?: 'pca' | 'random';
 }
