@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, vscodeSession } from './session.mjs';
+import { QUIET_SETTINGS } from './workspace.mjs';
 
 const COMMAND_TITLE = 'Tensorscope: Compare with HEAD';
 const session = vscodeSession('review');
@@ -93,7 +94,8 @@ describe('reviewing model changes in VS Code (code-server + Chromium)', { timeou
 
   before(async () => {
     repo = makeRepo(join(dir, 'repo'));
-    page = await session.start(repo, { watchCsp: true });
+    // Git on: Source Control lists the changed patch, and HEAD is read through the git extension.
+    page = await session.start(repo, { watchCsp: true, settings: { ...QUIET_SETTINGS, 'git.enabled': true } });
     await session.waitForCommand(COMMAND_TITLE);
   });
 
@@ -133,6 +135,23 @@ describe('reviewing model changes in VS Code (code-server + Chromium)', { timeou
     await wv.locator('[data-testid="hunk-heatmaps"] .main-svg').first().waitFor({ timeout: 30_000 });
     await wv.locator('[data-testid="hunk-heatmaps"] .lh-status', { hasText: /exact values/ }).waitFor({ timeout: 30_000 });
     await screenshot('patch-changes');
+  });
+
+  step('Source Control: the diff of the modified patch opens in the patch editor as the semantic diff', async () => {
+    await runCommand('View: Close All Editors');
+    await page.keyboard.press('Control+Shift+G'); // the Source Control view
+    const row = page.locator('.scm-view .monaco-list-row', { hasText: 'm.stpatch' }).first();
+    await row.waitFor({ timeout: 30_000 });
+    await row.click();
+    // The diff editor holds the patch editor on both sides: the HEAD side shows the semantic diff.
+    await page.locator('.tabs-container .tab.active', { hasText: /m\.stpatch/ }).waitFor({ timeout: 30_000 });
+    const frame = await session.webviewFrame('[data-testid="patch-diff"] [data-testid="count-changed"]');
+    assert.equal(await frame.locator('[data-testid="count-changed"]').innerText(), '1 changed');
+    assert.equal(await frame.locator('[data-testid="count-added"]').innerText(), '2 added');
+    assert.equal(await frame.locator('[data-testid="count-removed"]').innerText(), '0 removed');
+    assert.equal(await page.locator('.monaco-diff-editor').count(), 0, 'not the text diff editor');
+    await screenshot('scm-patch-diff');
+    await page.keyboard.press('Control+Shift+E'); // back to the Explorer
   });
 
   step('a patch that does not fit its base lists the conflicts; a malformed one shows its line', async () => {
@@ -202,13 +221,22 @@ describe('reviewing model changes in VS Code (code-server + Chromium)', { timeou
     assert.match(await dialog.innerText(), /\*\.safetensors diff=tensorscope/);
     await screenshot('git-setup-confirm');
     await dialog.locator('.monaco-button', { hasText: 'Set Up' }).click();
+    // The host writes .gitattributes first, then the git config: wait for both.
+    const configured = () => {
+      try {
+        return git(repo, 'config', '--local', '--get', 'diff.tensorscope.textconv').trim();
+      } catch {
+        return ''; // exit 1: not set yet
+      }
+    };
     let attributes = '';
-    for (let i = 0; i < 100 && !attributes.includes('diff=tensorscope'); i++) {
+    let command = '';
+    for (let i = 0; i < 300 && !(attributes.includes('diff=tensorscope') && command); i++) {
       await page.waitForTimeout(100);
       attributes = existsSync(join(repo, '.gitattributes')) ? readFileSync(join(repo, '.gitattributes'), 'utf8') : '';
+      command = configured();
     }
     assert.equal(attributes, '*.safetensors diff=tensorscope\n');
-    const command = git(repo, 'config', '--local', '--get', 'diff.tensorscope.textconv').trim();
     assert.match(command, /^ELECTRON_RUN_AS_NODE=1 '[^']+' '[^']+\/dist\/cli\.js' textconv$/);
     // The committed model changes: git runs the extension's CLI through that command.
     writeFileSync(join(repo, 'm.safetensors'), weights(v2));

@@ -5,14 +5,13 @@
 // Diffs of a .stpatch, two ways:
 // - "Tensorscope: Compare with HEAD" (editor title of any .stpatch editor, text diff editors
 //   included; Explorer and Source Control context menus) opens the SEMANTIC diff from HEAD to
-//   the working copy: hunks added, removed and changed, by tensor. This is the robust path:
-//   VS Code (1.139 measured) opens Source Control diffs of a .stpatch in the TEXT diff editor,
-//   which the line-oriented format is designed for; one click on the title button then shows
-//   the semantic diff.
-// - When a diff is shown with this editor on both sides, the side whose document comes from
-//   git (scheme `git`: HEAD or a commit) shows the semantic diff from that version to the
-//   working copy; the other side shows the patch as usual. The index side of a staged diff
-//   (ref "~" or "") shows its patch read-only.
+//   the working copy: hunks added, removed and changed, by tensor.
+// - Diffs of a .stpatch open with this editor on both sides (package.json: priority
+//   diffEditor "default"), e.g. a click on a changed patch in Source Control. The side whose
+//   document comes from git (scheme `git`: the index "~" of a working-tree diff, HEAD or a
+//   commit) shows the semantic diff from that version to the working copy; the other side
+//   shows the patch as usual. The index as the right side of a staged diff (ref "") shows
+//   its patch read-only.
 
 import * as vscode from 'vscode';
 import { WEBVIEW_ROOTS } from '../webviewHtml';
@@ -61,7 +60,7 @@ export class PatchEditorProvider implements vscode.CustomTextEditorProvider, vsc
   resolveCustomTextEditor(document: vscode.TextDocument, panel: vscode.WebviewPanel): void {
     setUpWebview(this.context.extensionUri, panel, 'patchEditor', baseName(document.uri.path));
     const git = parseGitUri(document.uri);
-    const session = git && git.ref !== '~' && git.ref !== '' ? this.gitSide(document, panel, git) : new PatchEditorSession(document, panel, this.engine, this.bases, this.log);
+    const session = git && git.ref !== '' ? this.gitSide(document, panel, git) : new PatchEditorSession(document, panel, this.engine, this.bases, this.log);
     this.sessions.add(session);
     panel.onDidDispose(() => {
       this.sessions.delete(session);
@@ -73,7 +72,7 @@ export class PatchEditorProvider implements vscode.CustomTextEditorProvider, vsc
   private gitSide(document: vscode.TextDocument, panel: vscode.WebviewPanel, git: { path: string; ref: string }): ReviewSession {
     const file = vscode.Uri.file(git.path);
     const name = baseName(git.path);
-    const ref = git.ref === 'HEAD' || git.ref.length < 12 ? git.ref : git.ref.slice(0, 8);
+    const ref = git.ref === '~' ? 'index' : git.ref === 'HEAD' || git.ref.length < 12 ? git.ref : git.ref.slice(0, 8);
     return new PatchChangesSession(
       panel,
       this.engine,
