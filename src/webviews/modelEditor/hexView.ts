@@ -73,12 +73,22 @@ export class HexView {
     this.element.hidden = this.size === 0;
     this.scroller.scrollTop = 0;
     this.showError(undefined);
-    this.status.textContent = `${formatInt(this.size)} bytes · ${tensor.dtype}${unitOf(tensor.dtype).elements > 1 ? ` (${unitOf(tensor.dtype).elements} elements per ${unitOf(tensor.dtype).bytes} byte${unitOf(tensor.dtype).bytes > 1 ? 's' : ''})` : ''} · double-click to edit`;
+    this.showStatus();
     this.render();
+  }
+
+  /** Size, dtype and packing; how to edit only where editing is possible. */
+  private showStatus(): void {
+    if (!this.tensor) return;
+    const { dtype } = this.tensor;
+    const unit = unitOf(dtype);
+    const packing = unit.elements > 1 ? ` (${unit.elements} elements per ${unit.bytes} byte${unit.bytes > 1 ? 's' : ''})` : '';
+    this.status.textContent = `${formatInt(this.size)} bytes · ${dtype}${packing} · ${this.editable ? 'double-click to edit' : 'read-only'}`;
   }
 
   setEditable(editable: boolean): void {
     this.editable = editable;
+    this.showStatus();
     this.element.classList.toggle('read-only', !editable);
   }
 
