@@ -60,7 +60,8 @@ export class EngineSession {
   private readonly models = new Map<string, EditableModel>();
   private nextModelId = 1;
   private readonly review = new ReviewSession();
-  private readonly projections = new ProjectionSession();
+  /** Projections may read an open model's rows through its edits (projectionOpen's modelId). */
+  private readonly projections = new ProjectionSession((modelId) => this.models.get(modelId));
 
   readonly handlers: Handlers = {
     ...this.review.handlers,

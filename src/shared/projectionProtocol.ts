@@ -19,6 +19,11 @@ export interface ProjectionRowsInfo {
   tokens: { count: number; model: string; file: string } | null;
   /** Why there are no tokens although a tokenizer.json is there (one line), e.g. a size mismatch. */
   tokenizerNote?: string;
+  /**
+   * The rows are read through the unsaved edits of the model open in a model editor
+   * (projectionOpen's modelId), as they are at each request; false: the file on disk.
+   */
+  withEdits: boolean;
 }
 
 /** The options the view offers (the engine's ProjectionOptions, subset). */
@@ -81,8 +86,12 @@ export interface TokenMatch {
 }
 
 export interface ProjectionMethods {
-  /** Open a 2-D tensor of a model (by path) for projecting; looks for tokenizer.json next to the model. */
-  projectionOpen: { params: { path: string; tensor: string }; result: ProjectionRowsInfo };
+  /**
+   * Open a 2-D tensor of a model for projecting; looks for tokenizer.json next to the model.
+   * With `modelId` (a model opened by `open`, e.g. a model editor's) the rows include its
+   * current edits, and `path` is that model's; without, they are the file at `path` as on disk.
+   */
+  projectionOpen: { params: { path: string; tensor: string; modelId?: string }; result: ProjectionRowsInfo };
   projectionClose: { params: { projectionId: string }; result: null };
   /** Fit (standardise -> PCA -> exact kNN -> UMAP) in a worker; progress message = phase (scale, pca, knn, graph, layout). */
   projectionFit: { params: { projectionId: string; options: ProjectionFitOptions } & WorkDoneParams; result: ProjectionFitResult };
@@ -122,8 +131,13 @@ export function isProjectionViewMethod(m: unknown): m is ProjectionViewMethod {
 export type ProjectionViewParams<M extends ProjectionViewMethod> = Omit<ProjectionMethods[M]['params'], 'projectionId' | 'workDoneToken'>;
 
 export type ToProjectionView =
-  /** The tensor's rows are open in the engine (again, after an engine restart: `restarted`). */
-  | { type: 'init'; info: ProjectionRowsInfo; fileName: string; restarted?: boolean }
+  /**
+   * The tensor's rows are open in the engine. Again (the fit there is gone): `restarted`
+   * after an engine restart, or `note` says why (e.g. the model editor was closed).
+   */
+  | { type: 'init'; info: ProjectionRowsInfo; fileName: string; restarted?: boolean; note?: string }
+  /** The edits of the model editor the rows are read through changed (edit, undo, redo, revert, patch loaded). */
+  | { type: 'modelChanged' }
   /** The tensor could not be opened (one line). */
   | { type: 'loadError'; message: string }
   | { type: 'response'; id: number; result?: unknown; error?: string }

@@ -13,7 +13,7 @@ import { readPatchFile, writePatchFile } from '../patch/file';
 import { HunkBuilder } from '../patch/hunks';
 import { PatchOverlay } from '../patch/overlay';
 import { patchSummary } from '../patch/summary';
-import { hunkElements, unitOf, type PatchFragment } from '../patch/types';
+import { hunkElements, unitOf, type Hunk, type PatchFragment } from '../patch/types';
 import type { Model } from '../safetensors/model';
 import { editRegion, setElement } from './ops';
 
@@ -34,6 +34,19 @@ export class EditableModel {
   /** The model as edited: what every read request goes through. */
   get view(): Model {
     return this.overlay;
+  }
+
+  /** The model as opened, without the edits (readers that lay `tensorEdits` over it themselves). */
+  get file(): Model {
+    return this.base;
+  }
+
+  /**
+   * The current edits of one tensor, sorted by offset. Never changed in place: any change
+   * of the tensor's bytes gives new hunks, so an identical list means unchanged bytes.
+   */
+  tensorEdits(tensor: string): readonly Hunk[] {
+    return this.overlay.hunks(tensor);
   }
 
   close(): Promise<void> {

@@ -7,10 +7,12 @@ import { Worker } from 'node:worker_threads';
 import { CancelledError, UserError } from '../errors';
 import type { LayoutShared } from './layout';
 import type { Projection, ProjectionOptions } from './projection';
+import type { ByteEdit } from './rowSource';
 import type { ProjectionProgress, RunControl } from './types';
 
 export type WorkerJob =
-  | { kind: 'tensor'; path: string; tensor: string; options: ProjectionOptions }
+  /** `edits`: the tensor's edited byte ranges, laid over what the worker reads from the file. */
+  | { kind: 'tensor'; path: string; tensor: string; edits: readonly ByteEdit[]; options: ProjectionOptions }
   | { kind: 'matrix'; data: Float32Array; rows: number; cols: number; label: string; options: ProjectionOptions }
   | { kind: 'layout'; shared: LayoutShared };
 

@@ -5,10 +5,11 @@
 // p = { phase: 'scale'|'pca'|'knn'|'graph'|'layout'|'transform', done, total }; an aborted
 // signal rejects with CancelledError, bad input with a one-line UserError):
 //
-//   projectRows(model: Model, tensorName: string, options?: ProjectionOptions, ctl?)
+//   projectRows(model: Model, tensorName: string, options?: ProjectionOptions, ctl?, edits?: ByteEdit[])
 //       -> Promise<Projection>
 //     Fits a projection of the rows of a 2-D tensor [N, D] (any real dtype) in a worker
-//     thread (the file is reopened there by model.info.path). Cancelling terminates it.
+//     thread (the file is reopened there by model.info.path, and `edits`, the tensor's
+//     edited byte ranges, are laid over what it reads). Cancelling terminates it.
 //   projectMatrix(m: Matrix, options?, ctl?) -> Promise<Projection>      (worker thread)
 //   fitProjection(source: RowSource, options?, ctl?) -> Promise<Projection> (this thread)
 //
@@ -34,12 +35,12 @@
 //       -> Promise<Neighbors { rows, k, indices: Int32Array, distances: Float32Array, exhaustiveRows }>
 //     Exact; without queries, the rows against themselves excluding self; ties by lower index.
 //
-//   tensorSource(model, tensorName) -> RowSource   (UserError unless a 2-D real tensor)
+//   tensorSource(model, tensorName, edits?) -> RowSource   (UserError unless a 2-D real tensor)
 //   matrixSource(m: Matrix) -> RowSource;  readAllRows(source) -> Promise<Matrix>
 import type { Model } from '../safetensors/model';
 import { fitInWorker, workerAvailable } from './inWorker';
 import { fitProjection, type Projection, type ProjectionOptions } from './projection';
-import { matrixSource, tensorSource } from './rowSource';
+import { matrixSource, tensorSource, type ByteEdit } from './rowSource';
 import type { Matrix, RunControl } from './types';
 
 export { defaultEpochs, fitProjection, placeRows, resolveOptions } from './projection';
@@ -51,16 +52,22 @@ export type { PcaModel, Scaler } from './pca';
 export { nearestNeighbors } from './knn';
 export type { Neighbors } from './knn';
 export { tensorSource, matrixSource, readAllRows } from './rowSource';
-export type { RowSource } from './rowSource';
+export type { ByteEdit, RowSource } from './rowSource';
 export { METRICS } from './types';
 export type { Matrix, Metric, ProjectionProgress, RunControl } from './types';
 export { providerInfo } from './ort';
 
-/** Fit a projection of a tensor's rows in a worker thread. */
-export function projectRows(model: Model, tensorName: string, options: ProjectionOptions = {}, ctl: RunControl = {}): Promise<Projection> {
-  const source = tensorSource(model, tensorName); // bad input fails here, before a worker starts
+/**
+ * Fit a projection of a tensor's rows, with `edits` laid over its bytes, in a worker thread.
+ * The worker gets a copy of the edits as they are now (workerData is cloned at once), so
+ * edits made during the fit do not reach it.
+ */
+export function projectRows(model: Model, tensorName: string, options: ProjectionOptions = {}, ctl: RunControl = {}, edits: readonly ByteEdit[] = []): Promise<Projection> {
+  const source = tensorSource(model, tensorName, edits); // bad input fails here, before a worker starts
   if (!workerAvailable()) return fitProjection(source, options, ctl);
-  return fitInWorker({ kind: 'tensor', path: model.info.path, tensor: tensorName, options }, ctl);
+  // A view into a larger buffer (the hunks of a loaded patch file) would carry all of it along.
+  const own = edits.map((e) => (e.bytes.byteLength === e.bytes.buffer.byteLength ? e : { offset: e.offset, bytes: e.bytes.slice() }));
+  return fitInWorker({ kind: 'tensor', path: model.info.path, tensor: tensorName, edits: own, options }, ctl);
 }
 
 /** Fit a projection of rows held in memory, in a worker thread (the data is copied to it). */

@@ -1,5 +1,6 @@
 // Rows of a 2-D matrix, read block by block as float32: from a tensor of an open model
-// (any real dtype, decoded on the fly, never the whole tensor at once) or from memory.
+// (any real dtype, decoded on the fly, never the whole tensor at once), optionally with
+// edited byte ranges laid over the bytes read (a model editor's unsaved edits), or from memory.
 import type { TensorInfo } from '../../shared/protocol';
 import { bytesSpanned, decodeElements, elementLocation } from '../dtype/decode';
 import { UserError } from '../errors';
@@ -26,8 +27,20 @@ export function matrixSource(m: Matrix, label = 'matrix'): RowSource {
   };
 }
 
-/** The rows of a 2-D tensor; a UserError when it is not a 2-D real-valued tensor. */
-export function tensorSource(model: Model, name: string): RowSource {
+/**
+ * Edited bytes of one tensor: `bytes` replace the tensor's bytes from `offset` (relative to
+ * its first byte). A list is sorted by offset, ranges disjoint (a PatchOverlay's hunks).
+ */
+export interface ByteEdit {
+  readonly offset: number;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * The rows of a 2-D tensor, with `edits` laid over the bytes as read; a UserError when it is
+ * not a 2-D real-valued tensor.
+ */
+export function tensorSource(model: Model, name: string, edits: readonly ByteEdit[] = []): RowSource {
   const t: TensorInfo = model.tensor(name);
   const label = `${baseName(model.info.path)}: tensor ${JSON.stringify(name)}`;
   if (t.shape.length !== 2) {
@@ -48,10 +61,30 @@ export function tensorSource(model: Model, name: string): RowSource {
         const n = Math.min(chunkElements, count - done);
         const at = elementLocation(t.dtype, first + done);
         const bytes = await model.read(t, at.byteStart, at.byteStart + bytesSpanned(t.dtype, at.bitOffset, n));
+        if (edits.length) layEdits(edits, at.byteStart, bytes);
         decodeElements(t.dtype, bytes, at.bitOffset, n, out, done);
       }
     },
   };
+}
+
+/** Writes the parts of `edits` inside [start, start + bytes.length) into `bytes`. */
+export function layEdits(edits: readonly ByteEdit[], start: number, bytes: Uint8Array): void {
+  const end = start + bytes.length;
+  // The first edit that ends after `start`.
+  let lo = 0;
+  let hi = edits.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (edits[mid].offset + edits[mid].bytes.length <= start) lo = mid + 1;
+    else hi = mid;
+  }
+  for (let i = lo; i < edits.length && edits[i].offset < end; i++) {
+    const e = edits[i];
+    const a = Math.max(start, e.offset);
+    const b = Math.min(end, e.offset + e.bytes.length);
+    bytes.set(e.bytes.subarray(a - e.offset, b - e.offset), a - start);
+  }
 }
 
 function baseName(path: string): string {

@@ -23,7 +23,7 @@ async function main(job: Exclude<WorkerJob, { kind: 'layout' }>): Promise<Projec
   }
   const model = await openModel(job.path);
   try {
-    return await fitProjection(tensorSource(model, job.tensor), job.options, ctl);
+    return await fitProjection(tensorSource(model, job.tensor, job.edits), job.options, ctl);
   } finally {
     await model.close();
   }
