@@ -230,14 +230,23 @@ export type ReviewRequestMethod = ReviewRequest['method'];
 
 /** What the patch editor shows; sent whenever the text or the base changes. */
 export type PatchViewState =
-  | { kind: 'patch'; fileName: string; overview: PatchOverview; base: BaseState; readOnly: boolean; note?: string }
+  | {
+      kind: 'patch';
+      fileName: string;
+      overview: PatchOverview;
+      base: BaseState;
+      /** Why nothing can be written from here (Restricted Mode, a version from git), one line; absent when Apply / Bake / Revert are offered. */
+      readOnly?: string;
+      note?: string;
+    }
   /** The text does not parse: the one-line error (`name.stpatch:17: ...`). */
   | { kind: 'malformed'; fileName: string; message: string }
   | { kind: 'diff'; title: string; oldLabel: string; newLabel: string; oldOverview: PatchOverview; newOverview: PatchOverview; diff: PatchDiff; note?: string }
   | { kind: 'error'; fileName: string; message: string };
 
 export type BaseState =
-  | { kind: 'none'; reason: string }
+  /** `choose`: whether "Choose base model…" is offered (not for a version from git). */
+  | { kind: 'none'; reason: string; choose: boolean }
   | { kind: 'checking'; path: string; label: string }
   | { kind: 'checked'; path: string; label: string; check: PatchCheck }
   | { kind: 'error'; path: string; label: string; message: string };

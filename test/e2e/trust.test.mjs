@@ -2,10 +2,12 @@
 // of generated models opens in Restricted Mode (never trusted) and Tensorscope writes
 // nothing. The model editor shows its read-only banner and no edit controls; a hex-view
 // edit, an edit message sent to the host anyway, Save, Save As, "Bake…" and "Save Edits as
-// Patch…" are refused with a message; so are the patch editor's Apply / Bake / Revert and
-// "Set Up Git Diff for Models". Not one file or folder of the workspace is created,
-// modified or removed (every path's size, mtime and SHA-256, before VS Code starts and at
-// the end). Screenshots: test-results/e2e/trust/screenshots/ (look at them).
+// Patch…" are refused with a message. The patch editor shows a read-only banner and no
+// Apply / Bake / Revert; those actions sent to the host anyway are refused, and so is "Set
+// Up Git Diff for Models". Not one file or folder of the workspace is created, modified or
+// removed (every path's size, mtime and SHA-256, before VS Code starts and at the end).
+// Last, the user trusts the workspace while the patch is open: its buttons appear.
+// Screenshots: test-results/e2e/trust/screenshots/ (look at them).
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -20,6 +22,8 @@ const TENSOR = 'features.sample_feature_map';
 const COMMAND_TITLE = 'Tensorscope: Open Sharded Model';
 /** The model editor's reason (readOnlyReason in src/extension/modelDocument.ts). */
 const NOT_TRUSTED = 'This workspace is not trusted: the model opens read-only (no edits, saves or bakes).';
+/** The patch editor's banner (readOnlyReason in src/extension/patchEditor/patchEditorSession.ts). */
+const PATCH_READ_ONLY = 'Read-only: this workspace is not trusted (Restricted Mode writes no files).';
 /** Every other write's refusal (refuseUntrustedWrite in src/extension/trust.ts). */
 const refused = (action) => `Tensorscope: ${action} is not available: this workspace is not trusted (Restricted Mode writes no files).`;
 
@@ -96,6 +100,19 @@ async function waitForCommands() {
     if (found) return;
     assert.ok(Date.now() < deadline, `"${COMMAND_TITLE}" never appeared in the command palette`);
   }
+}
+
+/**
+ * Posts `message` to the extension host as the active webview would: through the function VS
+ * Code's webview host frame gives acquireVsCodeApi().postMessage. What a webview whose own
+ * checks failed (or a hostile one) would send. Returns the webview's content frame.
+ */
+async function postFromWebview(message) {
+  const host = await (await page.locator('iframe.webview.ready').last().elementHandle()).contentFrame();
+  let inner;
+  for (const f of host.childFrames()) if ((await (await f.frameElement()).getAttribute('id')) === 'active-frame') inner = f;
+  assert.ok(inner, 'the webview content frame');
+  return { inner, post: () => host.evaluate((message) => window.__vscode_post_message__('onmessage', { message, transfer: [] }), message) };
 }
 
 /** Every file and folder under `root`: relative path -> size, mtime (ns) and, for files, SHA-256. */
@@ -232,20 +249,15 @@ describe('an untrusted workspace: Tensorscope writes nothing (code-server + Chro
   });
 
   step('an edit message sent to the host anyway is refused (the host checks trust itself)', async () => {
-    // What a webview whose own checks failed would send: a `bytes` edit, through the function
-    // VS Code's webview host frame gives acquireVsCodeApi().postMessage.
-    const host = await (await page.locator('iframe.webview.ready').last().elementHandle()).contentFrame();
-    let inner;
-    for (const f of host.childFrames()) if ((await (await f.frameElement()).getAttribute('id')) === 'active-frame') inner = f;
-    assert.ok(inner, 'the webview content frame');
+    // A `bytes` edit, as the model editor's webview sends it.
     const id = 987654321;
+    const { inner, post } = await postFromWebview({ type: 'edit', id, edit: { type: 'bytes', tensor: TENSOR, offset: 0, hex: '00000000' } });
     await inner.evaluate((id) => {
       window.addEventListener('message', (ev) => {
         if (ev.data?.type === 'response' && ev.data.id === id) window.trustTestReply = ev.data;
       });
     }, id);
-    const edit = { type: 'bytes', tensor: TENSOR, offset: 0, hex: '00000000' };
-    await host.evaluate(({ id, edit }) => window.__vscode_post_message__('onmessage', { message: { type: 'edit', id, edit }, transfer: [] }), { id, edit });
+    await post();
     const reply = await (await inner.waitForFunction(() => window.trustTestReply, undefined, { timeout: 10_000 })).jsonValue();
     assert.equal(reply.result, undefined, `the host applied the edit: ${JSON.stringify(reply.result)}`);
     assert.equal(reply.error, `cannot edit ${MODEL}: the workspace is not trusted`);
@@ -283,16 +295,29 @@ describe('an untrusted workspace: Tensorscope writes nothing (code-server + Chro
     }
   });
 
-  step('the patch editor’s Apply, Bake and Revert are refused with a message', async () => {
+  step('the patch editor is read-only: a banner says why and there is no Apply, Bake or Revert', async () => {
     await quickOpen('base.stpatch');
     await activeTab('base.stpatch').waitFor();
     const wv = webview();
+    // Reading stays: the patch, its base and whether it fits.
     await wv.locator('[data-testid="base-state"][data-state="clean"]').waitFor({ timeout: 30_000 });
-    for (const [testid, action] of [['action-bake', 'Bake'], ['action-apply', 'Apply'], ['action-revert', 'Revert']]) {
-      await wv.locator(`[data-testid="${testid}"]`).click();
-      await toast(refused(action)).waitFor({ timeout: 10_000 });
-      await assertNoDialog(action);
-      if (action === 'Bake') await screenshot('patch-bake-refused');
+    const banner = wv.locator('[data-testid="read-only-banner"]');
+    await banner.waitFor({ timeout: 10_000 });
+    assert.equal((await banner.innerText()).trim(), PATCH_READ_ONLY);
+    for (const testid of ['action-apply', 'action-bake', 'action-revert']) assert.equal(await wv.locator(`[data-testid="${testid}"]`).count(), 0, `no ${testid} button`);
+    assert.equal(await wv.locator('[data-testid="action-showText"]').count(), 1, 'Show Text stays');
+    await screenshot('patch-read-only');
+  });
+
+  step('Apply, Bake and Revert sent to the host anyway are refused with a message, before any file dialog', async () => {
+    for (const action of ['bake', 'apply', 'revert']) {
+      const label = action[0].toUpperCase() + action.slice(1);
+      await activeTab('base.stpatch').waitFor();
+      const { post } = await postFromWebview({ type: 'action', action });
+      await post();
+      await toast(refused(label)).waitFor({ timeout: 10_000 });
+      await assertNoDialog(label);
+      if (action === 'bake') await screenshot('patch-bake-refused');
       await clearNotifications();
     }
   });
@@ -311,5 +336,32 @@ describe('an untrusted workspace: Tensorscope writes nothing (code-server + Chro
     assert.equal(sha256(modelPath), modelSha);
     await activeTab('base.stpatch').waitFor();
     await screenshot('after');
+  });
+
+  // After the snapshot: trusting the workspace lets VS Code and extensions write from here on.
+  step('trusting the workspace while the patch is open shows its Apply, Bake and Revert', async () => {
+    // The patch stays visible in the left group should the trust editor open in the active one.
+    await runCommand('View: Split Editor Right');
+    await page.locator('.editor-group-container').nth(1).waitFor();
+    // Marks the patch editors' pages now: the buttons must come to these, not to reloaded ones.
+    const marked = [];
+    for (const f of page.frames()) {
+      if (await f.locator('[data-testid="read-only-banner"]').isVisible().catch(() => false)) {
+        await f.evaluate(() => (window.beforeTrust = true));
+        marked.push(f);
+      }
+    }
+    assert.ok(marked.length > 0, 'a patch editor showing the read-only banner');
+    await runCommand('Workspaces: Manage Workspace Trust');
+    await page.locator('.workspace-trust-editor .monaco-button', { hasText: /^Trust$/ }).first().click({ timeout: 15_000 });
+    await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).waitFor({ state: 'hidden', timeout: 15_000 });
+    await runCommand('View: Close Editor'); // the trust editor (a modal over the editors in this build)
+    await page.locator('.workspace-trust-editor').waitFor({ state: 'hidden', timeout: 10_000 });
+    const apply = marked[0].locator('[data-testid="action-apply"]');
+    await apply.waitFor({ timeout: 30_000 });
+    assert.equal(await marked[0].evaluate(() => window.beforeTrust), true, 'the same page, not a reloaded webview');
+    for (const testid of ['action-bake', 'action-revert']) assert.equal(await marked[0].locator(`[data-testid="${testid}"]`).count(), 1, `a ${testid} button`);
+    assert.equal(await marked[0].locator('[data-testid="read-only-banner"]').isVisible(), false, 'no read-only banner');
+    await screenshot('trusted-patch-buttons');
   });
 });

@@ -21,20 +21,10 @@ import { PatchChangesSession } from '../review/patchChanges';
 import { reviewHtml } from '../review/reviewHtml';
 import type { ReviewSession } from '../review/reviewSession';
 import { BaseModels } from './baseModel';
+import { parseGitUri } from './gitUri';
 import { PatchEditorSession } from './patchEditorSession';
 
 export const PATCH_EDITOR_VIEW_TYPE = 'tensorscope.patchEditor';
-
-/** What the built-in git extension puts in the query of its `git:` URIs. */
-export function parseGitUri(uri: vscode.Uri): { path: string; ref: string } | undefined {
-  if (uri.scheme !== 'git') return undefined;
-  try {
-    const q = JSON.parse(uri.query) as { path?: unknown; ref?: unknown };
-    return typeof q.path === 'string' && typeof q.ref === 'string' ? { path: q.path, ref: q.ref } : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 export class PatchEditorProvider implements vscode.CustomTextEditorProvider, vscode.Disposable {
   private readonly sessions = new Set<ReviewSession>();

@@ -3,6 +3,9 @@
 // engine and the view redrawn; a malformed text shows its one-line error (`x.stpatch:17:
 // ...`) and stays editable as text. The base model is found (baseModel.ts) and checked by
 // the engine; Apply / Bake write base + patch, Revert writes the inverse patch.
+// Read-only (no Apply / Bake / Revert, a banner says why; the host refuses them anyway): in
+// Restricted Mode until the workspace is trusted, and for a version from git (the index as
+// the right side of a staged diff).
 
 import * as vscode from 'vscode';
 import type { BaseState, PatchCheck, PatchOverview, ReviewAction, ReviewFromWebview, ReviewRequest } from '../../shared/reviewProtocol';
@@ -12,6 +15,7 @@ import { patchRequest, ReviewSession } from '../review/reviewSession';
 import { refuseUntrustedWrite } from '../trust';
 import type { WindowEngine } from '../windowEngine';
 import type { BaseModels } from './baseModel';
+import { parseGitUri } from './gitUri';
 
 const REPARSE_DELAY_MS = 300;
 
@@ -19,7 +23,7 @@ export class PatchEditorSession extends ReviewSession {
   private patch: EnginePatch | undefined;
   private overview: PatchOverview | undefined;
   private parseError: string | undefined;
-  private base: BaseState = { kind: 'none', reason: 'looking for the base model…' };
+  private base: BaseState = { kind: 'none', reason: 'looking for the base model…', choose: false };
   private baseUri: vscode.Uri | undefined;
   private generation = 0;
   private reparseTimer: ReturnType<typeof setTimeout> | undefined;
@@ -41,6 +45,8 @@ export class PatchEditorSession extends ReviewSession {
         if (e.document === document && e.contentChanges.length > 0) this.scheduleReparse();
       }),
       engine.onDidRestart(() => this.post({ type: 'engineRestarted' })),
+      // The writing buttons appear when the user trusts the workspace while the patch is open.
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.sendState()),
     );
     void this.reparse();
   }
@@ -49,8 +55,18 @@ export class PatchEditorSession extends ReviewSession {
     return baseName(this.document.uri.path);
   }
 
-  private get readOnly(): boolean {
-    return this.document.uri.scheme !== 'file';
+  /** A file on disk (the working copy), not a version from git or another scheme. */
+  private get onDisk(): boolean {
+    return this.document.uri.scheme === 'file';
+  }
+
+  /** Why nothing may be written from this editor (one line), or undefined. */
+  private readOnlyReason(): string | undefined {
+    if (!this.onDisk) {
+      const git = parseGitUri(this.document.uri);
+      return git ? `Read-only: the ${git.ref === '' ? 'staged version (index)' : `version at ${git.ref}`} of ${this.fileName}, not the working copy.` : `Read-only: ${this.fileName} is not a file on disk.`;
+    }
+    return vscode.workspace.isTrusted ? undefined : 'Read-only: this workspace is not trusted (Restricted Mode writes no files).';
   }
 
   protected onReady(): void {
@@ -89,7 +105,7 @@ export class PatchEditorSession extends ReviewSession {
     if (this.parseError !== undefined) {
       this.post({ type: 'patchState', state: { kind: 'malformed', fileName: this.fileName, message: this.parseError } });
     } else if (this.overview) {
-      this.post({ type: 'patchState', state: { kind: 'patch', fileName: this.fileName, overview: this.overview, base: this.base, readOnly: this.readOnly } });
+      this.post({ type: 'patchState', state: { kind: 'patch', fileName: this.fileName, overview: this.overview, base: this.base, readOnly: this.readOnlyReason() } });
     }
   }
 
@@ -101,15 +117,15 @@ export class PatchEditorSession extends ReviewSession {
   private async checkBase(): Promise<void> {
     const patch = this.patch;
     if (!patch) return;
-    if (this.readOnly) {
-      this.base = { kind: 'none', reason: 'a committed version: apply it from the working copy' };
+    if (!this.onDisk) {
+      this.base = { kind: 'none', reason: 'not the working copy: apply the patch from there', choose: false };
       return this.sendState();
     }
     this.baseUri ??= (await this.bases.find(this.document.uri))?.uri;
     const uri = this.baseUri;
     if (!uri) {
       const stem = this.fileName.replace(/\.stpatch$/i, '');
-      this.base = { kind: 'none', reason: `no ${stem}.safetensors beside the patch` };
+      this.base = { kind: 'none', reason: `no ${stem}.safetensors beside the patch`, choose: true };
       return this.sendState();
     }
     this.watchBase(uri);
@@ -147,6 +163,7 @@ export class PatchEditorSession extends ReviewSession {
   protected async onAction(action: ReviewAction): Promise<void> {
     switch (action) {
       case 'chooseBase': {
+        if (!this.onDisk) return;
         const uri = await this.bases.choose(this.document.uri);
         if (uri) {
           this.baseUri = uri;
@@ -162,9 +179,16 @@ export class PatchEditorSession extends ReviewSession {
         return;
       case 'apply':
       case 'bake':
-      case 'revert':
-        if (refuseUntrustedWrite(action === 'apply' ? 'Apply' : action === 'bake' ? 'Bake' : 'Revert')) return;
+      case 'revert': {
+        // The view offers none of these when read-only; a message sent anyway is refused here.
+        const label = action === 'apply' ? 'Apply' : action === 'bake' ? 'Bake' : 'Revert';
+        if (!this.onDisk) {
+          void vscode.window.showErrorMessage(`Tensorscope: ${label} is not available: ${this.readOnlyReason()}`);
+          return;
+        }
+        if (refuseUntrustedWrite(label)) return;
         return this.exclusive(action, () => (action === 'revert' ? this.revert() : this.apply(action)));
+      }
     }
   }
 

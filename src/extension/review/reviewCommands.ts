@@ -7,7 +7,8 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { PatchEditorProvider, parseGitUri, setUpWebview } from '../patchEditor/patchEditorProvider';
+import { parseGitUri } from '../patchEditor/gitUri';
+import { PatchEditorProvider, setUpWebview } from '../patchEditor/patchEditorProvider';
 import { refuseUntrustedWrite } from '../trust';
 import type { WindowEngine } from '../windowEngine';
 import { CompareSession, type CompareInputs } from './compareSession';

@@ -1,6 +1,7 @@
 // The patch editor's view of one .stpatch: what it touches (hunks grouped by tensor), whether
 // it fits its base model (clean / already applied / conflicts, with each conflict's expected
-// vs found bytes), and Apply / Bake / Revert. Hunks open into their values and heatmaps.
+// vs found bytes), and Apply / Bake / Revert (none of them when read-only: a banner says why).
+// Hunks open into their values and heatmaps.
 
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import type { BaseState, HunkSummary, PatchConflict, PatchOverview, PatchTensorSummary, PatchViewState } from '../../shared/reviewProtocol';
@@ -42,6 +43,7 @@ export class PatchView {
     this.renderHeader();
   }
 
+  private banner = h('div', { class: 'read-only-banner', 'data-testid': 'read-only-banner', hidden: true });
   private header = h('header', { class: 'pv-header' });
   private baseBox = h('section', { class: 'pv-base', 'data-testid': 'base-state' });
   private conflictBox = h('section', { class: 'pv-conflicts', 'data-testid': 'conflicts', hidden: true });
@@ -55,7 +57,7 @@ export class PatchView {
       for (const t of s.overview.tensors.slice(0, OPEN_AT_START)) this.openTensors.add(t.name);
       this.firstRender = false;
     }
-    this.element.replaceChildren(this.header, this.baseBox, this.conflictBox, this.tensorList);
+    this.element.replaceChildren(this.banner, this.header, this.baseBox, this.conflictBox, this.tensorList);
     this.renderHeader();
     this.renderBase();
     this.tensorList.replaceChildren(...s.overview.tensors.map((t) => this.tensorSection(t)));
@@ -72,7 +74,9 @@ export class PatchView {
       b.addEventListener('click', () => action(a));
       return b;
     };
-    const canWrite = !s.readOnly;
+    const canWrite = s.readOnly === undefined;
+    this.banner.hidden = canWrite;
+    this.banner.textContent = s.readOnly ?? '';
     this.header.replaceChildren(
       h('div', { class: 'pv-title' }, h('h2', { 'data-testid': 'patch-file' }, s.fileName), h('span', { class: 'muted', 'data-testid': 'patch-summary' }, summaryText(o))),
       h(
@@ -80,7 +84,7 @@ export class PatchView {
         { class: 'pv-actions' },
         canWrite ? button('Apply…', 'apply', 'Write base + patch to a file you choose (the base itself applies in place)', false) : null,
         canWrite ? button('Bake', 'bake', 'Write base + patch as a new .safetensors beside the base') : null,
-        button('Revert…', 'revert', 'Write the inverse patch (undoes this one)'),
+        canWrite ? button('Revert…', 'revert', 'Write the inverse patch (undoes this one)') : null,
         button('Show Text', 'showText', 'Open the patch as text'),
         this.busy ? h('span', { class: 'muted' }, `${this.busy}…`) : null,
       ),
@@ -104,7 +108,7 @@ export class PatchView {
     this.baseBox.dataset.state = b.kind === 'checked' ? b.check.state : b.kind;
     switch (b.kind) {
       case 'none':
-        line = [icon('circle-slash'), ' No base model: ', b.reason, '. ', s.readOnly ? null : choose];
+        line = [icon('circle-slash'), ' No base model: ', b.reason, '. ', b.choose ? choose : null];
         break;
       case 'checking':
         line = [icon('loading'), ` Checking against ${b.label}…`];
