@@ -31,7 +31,7 @@ export function activate(context: vscode.ExtensionContext): TensorscopeApi {
   const editors = ModelEditorProvider.register(context, engine, log);
   registerCommands(context, editors);
   registerReview(context, engine, log);
-  registerProjectionView(context, engine, log);
+  registerProjectionView(context, engine, log, editors);
   return {
     get engine() {
       return engine.client;

@@ -2,18 +2,21 @@
 // (all optional): the model's Uri (Explorer context menu, or the model editor's "Project
 // Rows" button) and the tensor's name. Without a Uri it uses the model of the active model
 // editor tab, else asks for a file; without a tensor it offers the model's 2-D tensors.
-// One view per (model, tensor): asking again reveals it.
+// One view per (model, tensor): asking again reveals it. When the model is open in a model
+// editor of this window, the view reads the rows through that editor's edits (its document,
+// found by Uri); asking again after the editor opened switches an open view over to it.
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { TensorInfo } from '../../shared/protocol';
+import type { ModelEditorProvider } from '../modelEditorProvider';
 import type { WindowEngine } from '../windowEngine';
 import { ProjectionPanel } from './projectionPanel';
 
 export const PROJECT_ROWS_COMMAND = 'tensorscope.projectRows';
 const MODEL_EDITOR_VIEW_TYPES = ['tensorscope.modelEditor', 'tensorscope.shardedModelEditor'];
 
-export function registerProjectionView(context: vscode.ExtensionContext, engine: WindowEngine, log: vscode.LogOutputChannel): void {
+export function registerProjectionView(context: vscode.ExtensionContext, engine: WindowEngine, log: vscode.LogOutputChannel, editors: ModelEditorProvider): void {
   const panels = new Map<string, ProjectionPanel>();
   context.subscriptions.push(
     vscode.commands.registerCommand(PROJECT_ROWS_COMMAND, (uri?: unknown, tensor?: unknown) =>
@@ -30,9 +33,13 @@ export function registerProjectionView(context: vscode.ExtensionContext, engine:
     const tensor = typeof tensorArg === 'string' ? tensorArg : await pickTensor(modelPath);
     if (!tensor) return;
     const key = `${modelPath}\n${tensor}`;
+    const document = editors.documentFor(uri);
     const open = panels.get(key);
-    if (open) return open.reveal();
-    const panel = new ProjectionPanel(modelPath, tensor, context.extensionUri, engine, log);
+    if (open) {
+      if (document) open.readThrough(document);
+      return open.reveal();
+    }
+    const panel = new ProjectionPanel(modelPath, tensor, document, context.extensionUri, engine, log);
     panels.set(key, panel);
     panel.onDidDispose(() => panels.delete(key));
   }

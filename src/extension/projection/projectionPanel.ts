@@ -3,11 +3,17 @@
 // projection id) with their progress and cancellation, asks where to save a fitted
 // projection, and opens the rows again after an engine restart. Holds no tensor data:
 // results pass straight through to the webview.
+//
+// With the model's document open in a model editor, the rows are opened with its engine
+// handle, so the engine reads them through the editor's edits; requests wait for pending
+// edits first. When the edits change the view is told (it reloads what it shows and offers
+// a refit); when the editor closes the rows are opened again from the file on disk.
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { EngineProgress } from '../../shared/protocol';
 import { isProjectionViewMethod, type FromProjectionView, type ProjectionRowsInfo, type ToProjectionView } from '../../shared/projectionProtocol';
+import type { ModelDocument } from '../modelDocument';
 import { WEBVIEW_ROOTS } from '../webviewHtml';
 import { refuseUntrustedWrite } from '../trust';
 import type { WindowEngine } from '../windowEngine';
@@ -24,12 +30,18 @@ export class ProjectionPanel implements vscode.Disposable {
   /** The rows as opened in the current engine (undefined while opening, or when that failed). */
   private info: ProjectionRowsInfo | undefined;
   private opening: Promise<void> | undefined;
+  /** Counts open(): only the latest one's answer counts. */
+  private openCount = 0;
   private ready = false;
   private disposed = false;
+  /** The model editor's document whose edits the rows include; undefined: the file on disk. */
+  private document: ModelDocument | undefined;
+  private documentEvents: vscode.Disposable[] = [];
 
   constructor(
     readonly modelPath: string,
     readonly tensor: string,
+    document: ModelDocument | undefined,
     extensionUri: vscode.Uri,
     private readonly engine: WindowEngine,
     private readonly log: vscode.LogOutputChannel,
@@ -49,6 +61,7 @@ export class ProjectionPanel implements vscode.Disposable {
       cspSource: this.panel.webview.cspSource,
       asset: (...segments) => this.panel.webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...segments)).toString(),
     });
+    this.follow(document);
     void this.open(false);
   }
 
@@ -56,21 +69,57 @@ export class ProjectionPanel implements vscode.Disposable {
     this.panel.reveal();
   }
 
+  /** Reads the rows through `document`'s edits from now on (when not already). */
+  readThrough(document: ModelDocument): void {
+    if (document === this.document || !document.base.ok) return;
+    this.follow(document);
+    void this.open(false, 'The rows now include the edits of the model editor; press Project to fit them.');
+  }
+
+  private follow(document: ModelDocument | undefined): void {
+    for (const d of this.documentEvents) d.dispose();
+    this.documentEvents = [];
+    this.document = document?.base.ok ? document : undefined;
+    if (!this.document) return;
+    const followed = this.document;
+    this.documentEvents.push(
+      followed.onDidChangeContent(() => this.post({ type: 'modelChanged' })),
+      followed.onDidDispose(() => {
+        if (this.document !== followed || this.disposed) return;
+        this.follow(undefined);
+        void this.open(false, `The model editor of ${this.fileName} was closed: the rows are the file on disk again; press Project to fit them.`);
+      }),
+    );
+  }
+
   private get fileName(): string {
     return path.basename(this.modelPath);
   }
 
-  /** Opens the rows in the engine (again after a restart) and tells the webview when it is ready. */
-  private open(restarted: boolean): Promise<void> {
+  /**
+   * Opens the rows in the engine, through the document's edits when there is one, and tells
+   * the webview when they are ready. Again: after an engine restart (`restarted`), or with a
+   * `note` when the document changed (the rows opened before are closed then).
+   */
+  private open(restarted: boolean, note?: string): Promise<void> {
+    const before = this.info;
     this.info = undefined;
+    // A restarted engine has none of the old ids (and may give them out again): nothing to close.
+    if (before && !restarted) this.closeInEngine(before.projectionId);
+    const document = this.document;
+    const count = ++this.openCount;
     const opening = (async () => {
       try {
-        const info = await this.engine.client.request('projectionOpen', { path: this.modelPath, tensor: this.tensor });
-        if (this.disposed) return void this.closeInEngine(info.projectionId);
+        // Pending edits (and, after a restart, their replay) come first.
+        await document?.settled();
+        const modelId = document?.base.ok ? document.base.handle : undefined;
+        const info = await this.engine.client.request('projectionOpen', modelId ? { path: this.modelPath, tensor: this.tensor, modelId } : { path: this.modelPath, tensor: this.tensor });
+        if (this.disposed || this.openCount !== count) return void this.closeInEngine(info.projectionId);
         this.info = info;
         if (info.tokenizerNote) this.log.info(`projection of ${this.tensor}: ${info.tokenizerNote}`);
-        if (this.ready) this.post({ type: 'init', info, fileName: this.fileName, restarted });
+        if (this.ready) this.post({ type: 'init', info, fileName: this.fileName, restarted, note });
       } catch (err) {
+        if (this.openCount !== count) return;
         if (this.ready) this.post({ type: 'loadError', message: oneLine(err) });
         this.log.warn(`projection of ${this.tensor} in ${this.fileName}: ${oneLine(err)}`);
       }
@@ -115,6 +164,8 @@ export class ProjectionPanel implements vscode.Disposable {
     try {
       // The webview's params are typed by the shared protocol; the host only adds the id.
       const full = { ...(params as object), projectionId: info.projectionId } as never;
+      // Rows read through the editor's edits: wait until the edits made so far are in the engine.
+      await this.document?.settled();
       const result = await this.engine.client.request(method, full, cts.token, onProgress);
       this.post({ type: 'response', id, result });
     } catch (err) {
@@ -167,7 +218,7 @@ export class ProjectionPanel implements vscode.Disposable {
     for (const cts of this.pending.values()) cts.cancel();
     this.pending.clear();
     if (this.info) this.closeInEngine(this.info.projectionId);
-    for (const d of this.disposables) d.dispose();
+    for (const d of [...this.disposables, ...this.documentEvents]) d.dispose();
     this.panel.dispose();
     this.disposedEmitter.fire();
     this.disposedEmitter.dispose();

@@ -2,6 +2,8 @@
 // fitted by the engine with progress and Cancel), coloured by row norm or a column, with the
 // hovered row's index and token, the clicked row's values and nearest rows, and, when the
 // rows are tokens, a token comparison panel. Talks only to the extension host (rpc.ts).
+// When the rows include a model editor's edits and those change, the colours, the selected
+// row and the token cosine are fetched again, and a notice offers to refit the projection.
 
 import '../modelEditor/cspShims';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
@@ -34,6 +36,10 @@ class ProjectionApp {
   private readonly tokens: TokenPanel | undefined;
   private readonly progress: VscodeProgressBar;
   private readonly status: HTMLElement;
+  /** "The model changed since this fit — Refit", shown while the plot is older than the edits. */
+  private readonly staleNote: HTMLElement;
+  /** Where the rows come from, in the header. */
+  private readonly source: HTMLElement;
   private readonly hover: HTMLElement;
   private labels = new RowLabels();
   private colors: ScatterColors | undefined;
@@ -41,11 +47,14 @@ class ProjectionApp {
   private colorAbort: AbortController | undefined;
   private fitted: ProjectionFitResult | undefined;
   private selected: number | undefined;
+  /** Changes of the model's edits seen so far, and how many the shown plot was fitted after. */
+  private changes = 0;
+  private fittedChanges = 0;
 
   constructor(
     root: HTMLElement,
     private readonly rpc: ProjectionRpc,
-    private readonly info: ProjectionRowsInfo,
+    private info: ProjectionRowsInfo,
     fileName: string,
   ) {
     this.controls = new Controls(info.rows, info.cols, {
@@ -65,6 +74,13 @@ class ProjectionApp {
 
     this.progress = h('vscode-progress-bar', { class: 'fit-progress', 'data-testid': 'fit-progress', hidden: true }) as VscodeProgressBar;
     this.status = h('div', { class: 'status', 'data-testid': 'fit-status' });
+    const refit = h('a', { href: '#', 'data-testid': 'refit', title: 'Fit the projection again with the current values' }, 'Refit');
+    refit.addEventListener('click', (ev) => {
+      ev.preventDefault();
+      void this.fit();
+    });
+    this.staleNote = h('span', { class: 'stale-note', 'data-testid': 'stale-note', hidden: true }, 'The model changed since this fit — ', refit);
+    this.source = h('span', { class: 'muted', 'data-testid': 'rows-source' });
     this.hover = h('div', { class: 'hover-line mono', 'data-testid': 'hover-row' }, '\u00a0');
     const tokenNote = info.tokens
       ? `rows are tokens of ${basename(info.tokens.file)} (${info.tokens.model}, ${formatInt(info.tokens.count)})`
@@ -74,10 +90,12 @@ class ProjectionApp {
       { class: 'view-header' },
       h('h2', { class: 'tensor-name mono', 'data-testid': 'projection-tensor', title: info.tensor }, info.tensor),
       h('span', { class: 'muted' }, `${fileName} · [${formatInt(info.rows)}, ${formatInt(info.cols)}] ${info.dtype} · ${tokenNote}`),
+      this.source,
     );
+    this.showSource();
     const side = h('aside', { class: 'side' }, this.detail.element, this.tokens?.element);
     root.replaceChildren(
-      h('div', { class: 'layout' }, header, this.controls.element, h('div', { class: 'progress-row' }, this.progress, this.status), h('main', { class: 'main' }, h('div', { class: 'plot-column' }, this.scatter.element, this.hover), side)),
+      h('div', { class: 'layout' }, header, this.controls.element, h('div', { class: 'progress-row' }, this.progress, this.status, this.staleNote), h('main', { class: 'main' }, h('div', { class: 'plot-column' }, this.scatter.element, this.hover), side)),
     );
     document.title = `Projection: ${info.tensor}`;
     onThemeChange(() => {
@@ -111,6 +129,8 @@ class ProjectionApp {
     this.progress.hidden = false;
     this.progress.value = undefined;
     this.setStatus(`Fitting ${formatInt(this.info.rows)} rows…`, false, 'running');
+    this.staleNote.hidden = true;
+    const changesAtStart = this.changes;
     const t0 = performance.now();
     try {
       const result = await this.rpc.request('projectionFit', { options }, {
@@ -125,6 +145,7 @@ class ProjectionApp {
       });
       if (abort.signal.aborted) return;
       this.fitted = result;
+      this.fittedChanges = changesAtStart;
       const labels = this.labels.hoverTexts(result.rows);
       await this.scatter.show({ rows: result.rows, components: result.components === 3 ? 3 : 2, embedding: float32s(result.embedding), labels }, this.colors);
       const seconds = ((performance.now() - t0) / 1000).toFixed(1);
@@ -141,6 +162,7 @@ class ProjectionApp {
         this.fitAbort = undefined;
         this.progress.hidden = true;
         this.controls.setRunning(false, this.fitted !== undefined);
+        this.showStale();
       }
     }
   }
@@ -197,6 +219,41 @@ class ProjectionApp {
     this.setStatus('The Tensorscope engine restarted; press Project to fit again (the plot shows the last projection).', false, 'restarted');
   }
 
+  /** The rows were opened again from another source (`note` says which): what is shown is fetched again; the fit is gone. */
+  reopened(info: ProjectionRowsInfo, note: string): void {
+    this.fitAbort?.abort();
+    this.info = info;
+    this.fitted = undefined;
+    this.controls.setRunning(false, false);
+    this.showSource();
+    this.staleNote.hidden = true;
+    this.setStatus(note, false, 'reopened');
+    this.refreshRows();
+  }
+
+  /** The model editor's edits changed: colours, the selected row and the token cosine are fetched again; the fit is older now. */
+  modelChanged(): void {
+    this.changes++;
+    this.refreshRows();
+    this.showStale();
+  }
+
+  private refreshRows(): void {
+    void this.loadColors();
+    if (this.selected !== undefined) void this.select(this.selected);
+    this.tokens?.refresh();
+  }
+
+  /** The notice, when the plot shown was fitted before the latest change (not while a fit runs). */
+  private showStale(): void {
+    this.staleNote.hidden = !this.fitted || this.fitAbort !== undefined || this.fittedChanges === this.changes;
+  }
+
+  private showSource(): void {
+    this.source.textContent = this.info.withEdits ? '· with the model editor’s edits' : '';
+    this.source.title = this.info.withEdits ? 'The rows are read through the edits of the model open in the editor, saved or not' : '';
+  }
+
   dispose(): void {
     this.fitAbort?.abort();
     this.colorAbort?.abort();
@@ -215,11 +272,15 @@ onHostMessage((msg: ToProjectionView) => {
   if (rpc.handle(msg)) return;
   switch (msg.type) {
     case 'init':
-      if (msg.restarted && app) app.restarted();
+      if (msg.note && app) app.reopened(msg.info, msg.note);
+      else if (msg.restarted && app) app.restarted();
       else {
         app?.dispose();
         app = new ProjectionApp(root, rpc, msg.info, msg.fileName);
       }
+      break;
+    case 'modelChanged':
+      app?.modelChanged();
       break;
     case 'loadError':
       root.replaceChildren(h('div', { class: 'load-error', 'data-testid': 'load-error' }, h('span', { class: 'codicon codicon-error' }), ' ', msg.message));

@@ -135,6 +135,11 @@ export class TokenPanel {
     void this.compare();
   }
 
+  /** The rows' values changed: the cosine again. */
+  refresh(): void {
+    void this.compare();
+  }
+
   private async compare(): Promise<void> {
     const a = this.a.picked;
     const b = this.b.picked;
