@@ -1,7 +1,9 @@
 // Reviewing model changes in real VS Code (code-server + headless Chromium), in a git
 // repository made here: a committed .stpatch edited since (one more run of elements, one
 // value changed) opens in the patch editor; "Compare with HEAD" shows the semantic diff with
-// the changed hunk; "Compare Models" shows the table and the A / B / B − A heatmaps.
+// the changed hunk; in Source Control the git side of its diff shows the semantic diff, and
+// the staged (index) side of a staged diff is read-only; "Compare Models" shows the table
+// and the A / B / B − A heatmaps.
 // Screenshots: test-results/e2e/review/screenshots/ (look at them).
 import { after, before, describe } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -150,8 +152,35 @@ describe('reviewing model changes in VS Code (code-server + Chromium)', { timeou
     assert.equal(await frame.locator('[data-testid="count-added"]').innerText(), '2 added');
     assert.equal(await frame.locator('[data-testid="count-removed"]').innerText(), '0 removed');
     assert.equal(await page.locator('.monaco-diff-editor').count(), 0, 'not the text diff editor');
+    // The git side offers no buttons (nothing to write from a committed version).
+    assert.equal(await frame.locator('vscode-button').count(), 0, 'no buttons on the git side');
     await screenshot('scm-patch-diff');
     await page.keyboard.press('Control+Shift+E'); // back to the Explorer
+  });
+
+  step('Source Control, staged: the index side of the diff is read-only (banner, no Apply / Bake / Revert; the host refuses them)', async () => {
+    await runCommand('View: Close All Editors');
+    git(repo, 'add', 'm.stpatch');
+    await page.keyboard.press('Control+Shift+G');
+    await page.locator('.scm-view .monaco-list-row', { hasText: 'Staged Changes' }).waitFor({ timeout: 30_000 });
+    const row = page.locator('.scm-view .monaco-list-row', { hasText: 'm.stpatch' }).first();
+    await row.click();
+    // Left HEAD (the semantic diff), right the index: the staged patch, read-only.
+    const banner = '[data-testid="read-only-banner"]:not([hidden])';
+    const index = await session.webviewFrame(banner);
+    assert.equal(await index.locator(banner).innerText(), 'Read-only: the staged version (index) of m.stpatch, not the working copy.');
+    assert.match(await index.locator('[data-testid="patch-summary"]').innerText(), /^3 hunks in 2 tensors/);
+    for (const testid of ['action-apply', 'action-bake', 'action-revert']) assert.equal(await index.locator(`[data-testid="${testid}"]`).count(), 0, `no ${testid} button`);
+    assert.equal(await index.locator('[data-testid="action-showText"]').count(), 1, 'Show Text stays');
+    const head = await session.webviewFrame('[data-testid="patch-diff"] [data-testid="count-changed"]');
+    assert.equal(await head.locator('[data-testid="count-changed"]').innerText(), '1 changed');
+    await screenshot('scm-staged-patch-diff');
+    // What a webview would send anyway: the host refuses it (no file dialog).
+    await index.parentFrame().evaluate(() => window.__vscode_post_message__('onmessage', { message: { type: 'action', action: 'revert' }, transfer: [] }));
+    await page.locator('.notification-toast', { hasText: 'Tensorscope: Revert is not available: this is the staged version (index) of m.stpatch, not the working copy.' }).waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('.quick-input-widget').isVisible(), false, 'no file dialog');
+    git(repo, 'restore', '--staged', 'm.stpatch');
+    await page.keyboard.press('Control+Shift+E');
   });
 
   step('a patch that does not fit its base lists the conflicts; a malformed one shows its line', async () => {

@@ -10,8 +10,9 @@
 //   diffEditor "default"), e.g. a click on a changed patch in Source Control. The side whose
 //   document comes from git (scheme `git`: the index "~" of a working-tree diff, HEAD or a
 //   commit) shows the semantic diff from that version to the working copy; the other side
-//   shows the patch as usual. The index as the right side of a staged diff (ref "") shows
-//   its patch read-only.
+//   shows the patch as usual. The git side has no buttons: there is nothing to write from a
+//   committed version. The index as the right side of a staged diff (ref "") shows its patch
+//   read-only: a banner, Show Text, no Apply / Bake / Revert (the session refuses them too).
 
 import * as vscode from 'vscode';
 import { WEBVIEW_ROOTS } from '../webviewHtml';

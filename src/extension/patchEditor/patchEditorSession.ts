@@ -60,12 +60,16 @@ export class PatchEditorSession extends ReviewSession {
     return this.document.uri.scheme === 'file';
   }
 
-  /** Why nothing may be written from this editor (one line), or undefined. */
+  /** What this document is when it is not the working copy: "the staged version (index) of x.stpatch". */
+  private notOnDisk(): string {
+    const git = parseGitUri(this.document.uri);
+    const version = !git ? `a ${this.document.uri.scheme}: document` : git.ref === '' ? 'the staged version (index)' : `the version at ${git.ref}`;
+    return `${version} of ${this.fileName}`;
+  }
+
+  /** Why nothing may be written from this editor (one line, the view's banner), or undefined. */
   private readOnlyReason(): string | undefined {
-    if (!this.onDisk) {
-      const git = parseGitUri(this.document.uri);
-      return git ? `Read-only: the ${git.ref === '' ? 'staged version (index)' : `version at ${git.ref}`} of ${this.fileName}, not the working copy.` : `Read-only: ${this.fileName} is not a file on disk.`;
-    }
+    if (!this.onDisk) return `Read-only: ${this.notOnDisk()}, not the working copy.`;
     return vscode.workspace.isTrusted ? undefined : 'Read-only: this workspace is not trusted (Restricted Mode writes no files).';
   }
 
@@ -118,7 +122,7 @@ export class PatchEditorSession extends ReviewSession {
     const patch = this.patch;
     if (!patch) return;
     if (!this.onDisk) {
-      this.base = { kind: 'none', reason: 'not the working copy: apply the patch from there', choose: false };
+      this.base = { kind: 'none', reason: 'a patch is checked and applied from its working copy', choose: false };
       return this.sendState();
     }
     this.baseUri ??= (await this.bases.find(this.document.uri))?.uri;
@@ -183,7 +187,7 @@ export class PatchEditorSession extends ReviewSession {
         // The view offers none of these when read-only; a message sent anyway is refused here.
         const label = action === 'apply' ? 'Apply' : action === 'bake' ? 'Bake' : 'Revert';
         if (!this.onDisk) {
-          void vscode.window.showErrorMessage(`Tensorscope: ${label} is not available: ${this.readOnlyReason()}`);
+          void vscode.window.showErrorMessage(`Tensorscope: ${label} is not available: this is ${this.notOnDisk()}, not the working copy.`);
           return;
         }
         if (refuseUntrustedWrite(label)) return;
