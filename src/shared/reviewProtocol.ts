@@ -208,7 +208,8 @@ export interface ReviewMethods {
   /**
    * The file `path` (relative to the repository root) as committed at `rev` (empty: the index),
    * in a temp file until releaseBlob. A Git LFS pointer resolves to the local LFS object, or
-   * fails with a one-line message when the content is not here.
+   * fails with a one-line message when the content is not here. A shard index (`*.json`)
+   * comes with its shards as committed at `rev`: `path` is then a copy of the index naming them.
    */
   gitBlob: { params: { cwd: string; rev: string; path: string }; result: { path: string } };
   releaseBlob: { params: { path: string }; result: null };

@@ -3,7 +3,8 @@
 // value changed) opens in the patch editor; "Compare with HEAD" shows the semantic diff with
 // the changed hunk; in Source Control the git side of its diff shows the semantic diff, and
 // the staged (index) side of a staged diff is read-only; "Compare Models" shows the table
-// and the A / B / B − A heatmaps.
+// and the A / B / B − A heatmaps; Compare with HEAD on a model, single-file and sharded,
+// opens the compare view.
 // Screenshots: test-results/e2e/review/screenshots/ (look at them).
 import { after, before, describe } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -44,14 +45,27 @@ function safetensors(tensors) {
   return Buffer.concat([prefix, Buffer.from(json), ...tensors.map((t) => Buffer.from(t.data.buffer))]);
 }
 
-function weights(edit) {
+/** The model's tensors, edited by `edit(weight, bias)`. */
+function layer(edit) {
   const w = Float32Array.from({ length: 48 * 64 }, (_, i) => Math.sin(i / 40) * Math.cos(Math.floor(i / 64) / 7));
   const b = Float32Array.from({ length: 64 }, (_, i) => i / 64);
   edit(w, b);
-  return safetensors([
+  return [
     { name: 'layer.bias', shape: [64], data: b },
     { name: 'layer.weight', shape: [48, 64], data: w },
-  ]);
+  ];
+}
+
+const weights = (edit) => safetensors(layer(edit));
+
+/** The same tensors as a sharded model in sharded/: sh.safetensors.index.json, bias in shard 1, weight in shard 2. */
+function writeSharded(repo, edit) {
+  const [bias, weight] = layer(edit);
+  const shards = ['sh-00001-of-00002.safetensors', 'sh-00002-of-00002.safetensors'];
+  mkdirSync(join(repo, 'sharded'), { recursive: true });
+  writeFileSync(join(repo, 'sharded', 'sh.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: { 'layer.bias': shards[0], 'layer.weight': shards[1] } }, null, 2));
+  writeFileSync(join(repo, 'sharded', shards[0]), safetensors([bias]));
+  writeFileSync(join(repo, 'sharded', shards[1]), safetensors([weight]));
 }
 
 const v1 = (w) => {
@@ -74,10 +88,12 @@ function makeRepo(repo) {
   writeFileSync(join(repo, 'm.safetensors'), weights(() => {}));
   writeFileSync(join(repo, 'm-v1.safetensors'), weights(v1));
   cli('diff', join(repo, 'm.safetensors'), join(repo, 'm-v1.safetensors'), '-o', join(repo, 'm.stpatch'));
+  writeSharded(repo, () => {});
   git(repo, 'add', '.');
   git(repo, 'commit', '-q', '-m', 'patch v1');
-  // The working copy moves on: a second version of the model and of the patch.
+  // The working copy moves on: a second version of the model and of the patch; both shards change.
   writeFileSync(join(repo, 'm-v2.safetensors'), weights(v2));
+  writeSharded(repo, v2);
   cli('diff', join(repo, 'm.safetensors'), join(repo, 'm-v2.safetensors'), '-o', join(repo, 'm.stpatch'));
   // The same patch beside a model that already has v1's edits: the row-5 hunk conflicts.
   mkdirSync(join(repo, 'other'));
@@ -179,6 +195,7 @@ describe('reviewing model changes in VS Code (code-server + Chromium)', { timeou
     await index.parentFrame().evaluate(() => window.__vscode_post_message__('onmessage', { message: { type: 'action', action: 'revert' }, transfer: [] }));
     await page.locator('.notification-toast', { hasText: 'Tensorscope: Revert is not available: this is the staged version (index) of m.stpatch, not the working copy.' }).waitFor({ timeout: 10_000 });
     assert.equal(await page.locator('.quick-input-widget').isVisible(), false, 'no file dialog');
+    await runCommand('Notifications: Clear All Notifications');
     git(repo, 'restore', '--staged', 'm.stpatch');
     await page.keyboard.press('Control+Shift+E');
   });
@@ -284,5 +301,26 @@ describe('reviewing model changes in VS Code (code-server + Chromium)', { timeou
     assert.deepEqual((await wv.locator('[data-testid="compare-row"]').allInnerTexts()).map((r) => r.split(/\s+/)[0]).sort(), ['layer.bias', 'layer.weight']);
     assert.equal(await wv.locator('[data-testid="label-b"]').innerText(), 'm.safetensors (working copy)');
     await screenshot('compare-with-head-model');
+  });
+
+  step('Compare with HEAD on a sharded model (editor title button) compares the committed index and shards with the working copy', async () => {
+    await runCommand('View: Close All Editors');
+    await quickOpen('sh.safetensors.index.json');
+    await page.locator('.tabs-container .tab.active', { hasText: 'sh.safetensors.index.json' }).waitFor();
+    await runCommand('View: Reopen Editor With...');
+    await pick('Tensorscope Sharded Model Editor');
+    await page.locator('.editor-actions .action-label.codicon-git-compare').first().click({ timeout: 30_000 });
+    const wv = webview();
+    await wv.locator('[data-testid="label-a"]', { hasText: /^sh\.safetensors\.index\.json @ HEAD \([0-9a-f]+\)$/ }).waitFor({ timeout: 30_000 });
+    assert.equal(await wv.locator('[data-testid="label-b"]').innerText(), 'sh.safetensors.index.json (working copy)');
+    await wv.locator('[data-testid="compare-row"]').first().waitFor({ timeout: 30_000 });
+    const rows = await wv.locator('[data-testid="compare-row"]').allInnerTexts();
+    assert.deepEqual(rows.map((r) => r.split(/\s+/)[0]).sort(), ['layer.bias', 'layer.weight']);
+    // max |Δ| of the weight (shard 2) from HEAD's values to the working copy's.
+    const [, before] = layer(() => {});
+    const [, now] = layer(v2);
+    const maxAbs = before.data.reduce((m, x, i) => Math.max(m, Math.abs(now.data[i] - x)), 0);
+    assert.ok(rows.some((r) => r.includes('layer.weight') && r.includes(String(Number(maxAbs.toPrecision(6))))), `max |Δ| ${maxAbs} in ${rows.join(' | ')}`);
+    await screenshot('compare-with-head-sharded');
   });
 });

@@ -5,7 +5,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildEngine } from './cli-build';
 import { runCliInProcess } from './cli-run';
@@ -266,4 +267,72 @@ test('gitBlob: a committed model in a temp file until released; an LFS pointer w
   assert.equal(existsSync(blob.path), false, 'released');
   await rejects(c.request('gitBlob', { cwd: repo, rev: 'HEAD', path: 'big.safetensors' }), EngineErrorCode.BadInput, /Git LFS pointer whose content is not here/);
   await rejects(c.request('gitBlob', { cwd: repo, rev: 'HEAD', path: 'nope.safetensors' }), EngineErrorCode.BadInput, /nope\.safetensors/);
+});
+
+test('gitBlob of a sharded model: the committed index with its shards at that revision (LFS shards: local content or one line)', LIMIT, async () => {
+  const repo = tempFolder('tensorscope-review-git-shards-');
+  const env = { ...process.env, HOME: repo, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: join(repo, '.none') };
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: repo, env, encoding: 'utf8' });
+  git('init', '-q');
+  mkdirSync(join(repo, 'models'));
+  const [b, s, w] = tensors(W, B16);
+  const [bTo, , wTo] = tensors(wTarget, bTarget);
+  const shard1 = join(repo, 'models', 'm-00001-of-00002.safetensors');
+  const shard2 = join(repo, 'models', 'm-00002-of-00002.safetensors');
+  const index = join(repo, 'models', 'm.safetensors.index.json');
+  const indexJson = (map: Record<string, string>) => JSON.stringify({ metadata: { total_size: 0 }, weight_map: map });
+  writeFileSync(index, indexJson({ b: 'm-00001-of-00002.safetensors', s: 'm-00001-of-00002.safetensors', w: 'm-00002-of-00002.safetensors' }));
+  writeModel(shard1, [b, s]);
+  writeModel(shard2, [w]);
+  // Names a shard outside the repository.
+  writeFileSync(join(repo, 'models', 'out.safetensors.index.json'), indexJson({ w: '../../w.safetensors' }));
+  git('add', '.');
+  git('commit', '-q', '-m', 'sharded');
+  // The working copy moves on: b (shard 1) and w (shard 2) change.
+  writeModel(shard1, [bTo, s]);
+  writeModel(shard2, [wTo]);
+
+  const c = await engine();
+  const head = await c.request('gitBlob', { cwd: repo, rev: 'HEAD', path: 'models/m.safetensors.index.json' });
+  const shardFiles = Object.values(JSON.parse(readFileSync(head.path, 'utf8')).weight_map as Record<string, string>);
+  assert.equal(new Set(shardFiles).size, 2);
+  // HEAD's tensors are the base's (the single-file model of the same tensors), not the working copy's.
+  const vsBase = await c.request('compare', { pathA: head.path, pathB: BASE });
+  assert.deepEqual(vsBase.counts, { changed: 0, dtype: 0, shape: 0, added: 0, removed: 0, unchanged: 3 });
+  const vsWork = await c.request('compare', { pathA: head.path, pathB: index });
+  assert.deepEqual(vsWork.tensors.filter((t) => t.change === 'changed').map((t) => t.name), ['b', 'w']);
+  assert.equal(vsWork.tensors.find((t) => t.name === 'w')?.metrics?.maxAbs, 100 - 45 / 8);
+  const view = await c.request('compareView', { pathA: head.path, pathB: index, tensor: 'w' });
+  assert.deepEqual(view.sides, ['a', 'b', 'delta']);
+  await c.request('releaseBlob', { path: head.path });
+  for (const f of [head.path, ...shardFiles]) assert.equal(existsSync(f), false, `released: ${f}`);
+
+  // Shard 2 in Git LFS: its content from the local LFS store; then a pointer whose content is not here.
+  const lfsPointer = (content: Buffer, store: boolean) => {
+    const oid = createHash('sha256').update(content).digest('hex');
+    if (store) {
+      const folder = join(repo, '.git', 'lfs', 'objects', oid.slice(0, 2), oid.slice(2, 4));
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, oid), content);
+    }
+    return `version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\nsize ${content.length}\n`;
+  };
+  writeFileSync(shard2, lfsPointer(readFileSync(writeModel(join(repo, 'w.tmp'), [wTo])), true));
+  git('commit', '-q', '-m', 'lfs, fetched', '--', 'models/m-00002-of-00002.safetensors');
+  const lfs = await c.request('gitBlob', { cwd: repo, rev: 'HEAD', path: 'models/m.safetensors.index.json' });
+  const vsTarget = await c.request('compare', { pathA: lfs.path, pathB: TARGET });
+  assert.deepEqual(vsTarget.tensors.filter((t) => t.change !== 'unchanged').map((t) => t.name), ['b'], 'w is the LFS content (the target\'s), b the committed base');
+  await c.request('releaseBlob', { path: lfs.path });
+  writeFileSync(shard2, lfsPointer(Buffer.from('not fetched'), false));
+  git('commit', '-q', '-m', 'lfs, not fetched', '--', 'models/m-00002-of-00002.safetensors');
+  await rejects(
+    c.request('gitBlob', { cwd: repo, rev: 'HEAD', path: 'models/m.safetensors.index.json' }),
+    EngineErrorCode.BadInput,
+    /^git:HEAD:models\/m-00002-of-00002\.safetensors: is a Git LFS pointer whose content is not here \(oid sha256:[0-9a-f]{64}\); run 'git lfs fetch'$/,
+  );
+  // The first commit: HEAD~2 as well as HEAD.
+  const first = await c.request('gitBlob', { cwd: repo, rev: 'HEAD~2', path: 'models/m.safetensors.index.json' });
+  assert.equal((await c.request('compare', { pathA: first.path, pathB: BASE })).counts.unchanged, 3);
+  await c.request('releaseBlob', { path: first.path });
+  await rejects(c.request('gitBlob', { cwd: repo, rev: 'HEAD', path: 'models/out.safetensors.index.json' }), EngineErrorCode.BadInput, /out\.safetensors\.index\.json: weight_map names "\.\.\/\.\.\/w\.safetensors", outside the repository/);
 });

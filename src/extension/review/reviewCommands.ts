@@ -1,7 +1,7 @@
 // Review features' registration: the patch editor, and the commands
 //   Tensorscope: Set Up Git Diff for Models   (.gitattributes + local textconv config)
 //   Tensorscope: Compare Models               (Explorer: two selected models, or pick)
-//   Tensorscope: Compare with HEAD            (.safetensors: compare view; .stpatch: semantic diff)
+//   Tensorscope: Compare with HEAD            (.safetensors, sharded index: compare view; .stpatch: semantic diff)
 // Git is run as plain `git` (git.ts): it works whether or not the built-in git extension is
 // enabled, and committed models are streamed by the engine (gitBlob), never through here.
 
@@ -133,7 +133,7 @@ class Review {
     const file = git ? vscode.Uri.file(git.path) : uri;
     if (file.scheme !== 'file') throw new Error(`${baseName(file.path)} is not a file on disk`);
     const isPatch = /\.stpatch$/i.test(file.path);
-    if (!isPatch && !/\.safetensors$/i.test(file.path)) throw new Error(`${baseName(file.path)}: Compare with HEAD works on .safetensors and .stpatch files`);
+    if (!isPatch && !MODEL_FILE.test(file.path)) throw new Error(`${baseName(file.path)}: Compare with HEAD works on .safetensors, .safetensors.index.json and .stpatch files`);
     const root = await repoRoot(path.dirname(file.fsPath));
     if (!root) throw new Error(`${baseName(file.path)} is not in a git repository`);
     const rel = repoPath(root, file.fsPath);
@@ -142,7 +142,9 @@ class Review {
     const name = baseName(file.path);
     if (isPatch) return this.openPatchChanges(root, rel, file, head);
 
-    const blob = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Tensorscope: reading ${rel} at HEAD…` }, () =>
+    // A sharded model's index comes with its shards as committed at HEAD (engine: gitBlob.ts).
+    const what = /\.json$/i.test(rel) ? `${rel} and its shards` : rel;
+    const blob = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Tensorscope: reading ${what} at HEAD…` }, () =>
       this.engine.client.request('gitBlob', { cwd: root, rev: 'HEAD', path: rel }),
     );
     this.openCompare({
