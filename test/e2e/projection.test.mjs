@@ -2,8 +2,10 @@
 // open the demo token-embedding model, press "Project Rows" on its embedding matrix, wait
 // for the scatter (WebGL), hover a point and read its row index and token (checked against
 // the tokenizer.json), click it and check its nearest rows against a brute-force cosine
-// search over the values the CLI reads, compare two tokens, refit in 3-D. No CSP violation
-// may be logged. Screenshots go to test-results/e2e/projection/screenshots/ (look at them).
+// search over the values the CLI reads, compare two tokens, refit in 3-D; then zero a row in
+// the model editor and see the open view show it (row values, neighbours, a "Refit" notice),
+// a new view read it from the start, and undo reach the view. No CSP violation may be
+// logged. Screenshots go to test-results/e2e/projection/screenshots/ (look at them).
 import { after, before, describe } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -35,6 +37,7 @@ describe('clustering view in VS Code (code-server + Chromium)', { timeout: 300_0
   let workspace;
   let tokens; // id -> token, from the workspace's tokenizer.json
   let view; // the projection webview's frame
+  let catId; // the row of the token 'cat' (selected in the view by the token comparison step)
 
   before(async () => {
     workspace = makeWorkspace(join(dir, 'workspace'));
@@ -154,7 +157,7 @@ describe('clustering view in VS Code (code-server + Chromium)', { timeout: 300_0
     await page.keyboard.type('cat');
     const suggestionA = view.locator('[data-testid="token-suggestions-a"] [data-testid="token-suggestion"]').first();
     await until(() => suggestionA.innerText(), /^'cat' #\d+$/, 'first suggestion for "cat"');
-    const catId = Number(await suggestionA.getAttribute('data-id'));
+    catId = Number(await suggestionA.getAttribute('data-id'));
     assert.equal(tokens[catId], 'cat');
     await suggestionA.click();
     await view.locator(`[data-testid="row-detail"][data-row="${catId}"][data-state="done"]`).waitFor({ timeout: 15_000 });
@@ -202,6 +205,83 @@ describe('clustering view in VS Code (code-server + Chromium)', { timeout: 300_0
     assert.match(await view.locator('[data-testid="fit-status"]').innerText(), /^724 rows in 3-D/);
     await view.locator('[data-testid="scatter-plot"] .gl-container canvas').first().waitFor();
     await screenshot('scatter-3d');
+    assert.deepEqual(cspViolations, []);
+  });
+
+  /** The model editor's tab, showing the embedding matrix (its webview is rebuilt when shown again). */
+  async function showModelEditor() {
+    await page.locator('.tabs-container .tab', { hasText: 'model.safetensors' }).click();
+    const editor = await webviewFrame('[data-testid="tree-filter"]');
+    if (!(await editor.locator('[data-testid="tensor-name"]', { hasText: TENSOR }).isVisible())) {
+      await editor.locator('[data-testid="tree-filter"]').click();
+      await page.keyboard.type('embed_tokens');
+      await editor.locator(`vscode-tree-item[data-tensor="${TENSOR}"] .row-label`).click();
+    }
+    await editor.locator('[data-testid="edit-bar"]').waitFor({ state: 'visible', timeout: 30_000 });
+    return editor;
+  }
+
+  const projectionTab = () => page.locator('.tabs-container .tab', { hasText: `Projection: ${TENSOR}` });
+  const rowNorm = /‖row‖₂ = (\S+)/;
+
+  step('an edit in the model editor reaches the open view: the row shows it, a notice offers a refit', async () => {
+    // The 3-D fit above did not change the selected row ('cat').
+    const summary = view.locator(`[data-testid="row-detail"][data-row="${catId}"][data-state="done"] [data-testid="row-summary"]`);
+    const before = (await summary.innerText()).match(rowNorm)?.[1];
+    assert.ok(Number(before) > 0, `cat's row has a norm: ${before}`);
+    assert.equal((await view.locator('[data-testid="rows-source"]').innerText()).trim(), '· with the model editor’s edits');
+    assert.equal(await view.locator('[data-testid="stale-note"]').isVisible(), false);
+
+    const editor = await showModelEditor();
+    await editor.locator('[data-testid="edit-rows"]').fill(`${catId}:${catId + 1}`);
+    await editor.locator('[data-testid="edit-cols"]').fill('');
+    await editor.locator('[data-testid="edit-op"]').selectOption('zero');
+    await editor.locator('[data-testid="edit-apply"]').click();
+    await editor.locator('[data-testid="edit-result"]', { hasText: /elements changed$/ }).waitFor({ timeout: 10_000 });
+    await screenshot('model-editor-row-zeroed');
+
+    await projectionTab().click();
+    await view.locator('[data-testid="stale-note"]').waitFor({ state: 'visible', timeout: 10_000 });
+    await until(() => summary.innerText(), /‖row‖₂ = 0(\s|$)/, "cat's row after zeroing it");
+    // A zero row is at cosine distance 1 from every row.
+    const distances = await view.locator('[data-testid="neighbor"] .neighbor-distance').allInnerTexts();
+    assert.ok(distances.length === 15 && distances.every((d) => d === '1.0000'), `distances ${distances}`);
+    await screenshot('edited-row-refit-notice');
+
+    await view.locator('[data-testid="refit"]').click();
+    await view.locator('[data-testid="fit-status"][data-state="done"]').waitFor({ timeout: 60_000 });
+    await view.locator('[data-testid="stale-note"]').waitFor({ state: 'hidden', timeout: 10_000 });
+    await screenshot('edited-row-refitted');
+  });
+
+  step('a new view of the edited model reads the edit from the start; undo in the editor reaches it', async () => {
+    await projectionTab().click({ button: 'middle' }); // closes the tab
+    await projectionTab().waitFor({ state: 'detached' });
+    const editor = await showModelEditor();
+    await editor.locator('[data-testid="project-rows"]').click();
+    view = await webviewFrame('[data-testid="projection-view"] [data-testid="scatter-plot"]');
+    await view.locator('[data-testid="fit-status"][data-state="done"]').waitFor({ timeout: 60_000 });
+    assert.equal((await view.locator('[data-testid="rows-source"]').innerText()).trim(), '· with the model editor’s edits');
+    await view.locator('[data-testid="token-search-a"]').click();
+    await page.keyboard.type('cat');
+    const suggestion = view.locator('[data-testid="token-suggestions-a"] [data-testid="token-suggestion"]').first();
+    await until(() => suggestion.innerText(), /^'cat' #\d+$/, 'first suggestion for "cat"');
+    await suggestion.click();
+    const summary = view.locator(`[data-testid="row-detail"][data-row="${catId}"][data-state="done"] [data-testid="row-summary"]`);
+    await until(() => summary.innerText(), /‖row‖₂ = 0(\s|$)/, "cat's row in a new view");
+    await screenshot('new-view-edited-row');
+
+    await showModelEditor();
+    await page.locator('.tabs-container .tab.active', { hasText: 'model.safetensors' }).click();
+    await page.keyboard.press('Control+Z');
+    await projectionTab().click();
+    await view.locator('[data-testid="stale-note"]').waitFor({ state: 'visible', timeout: 10_000 });
+    const restored = await until(() => summary.innerText(), /‖row‖₂ = (?!0(\s|$))\d/, "cat's row after undo");
+    // The same norm as the CLI reads from the file.
+    const { values } = JSON.parse(cli('slice', join(workspace, 'models', MODEL_DIR, 'model.safetensors'), TENSOR, `[${catId}, :]`, '--json'));
+    const norm = Math.hypot(...values);
+    assert.ok(Math.abs(Number(restored.match(rowNorm)[1]) - norm) <= 1e-3 * norm, `${restored} vs ${norm}`);
+    await screenshot('undo-reaches-view');
     assert.deepEqual(cspViolations, []);
   });
 });

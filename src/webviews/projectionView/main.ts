@@ -80,7 +80,7 @@ class ProjectionApp {
       void this.fit();
     });
     this.staleNote = h('span', { class: 'stale-note', 'data-testid': 'stale-note', hidden: true }, 'The model changed since this fit — ', refit);
-    this.source = h('span', { class: 'muted', 'data-testid': 'rows-source' });
+    this.source = h('span', { 'data-testid': 'rows-source' });
     this.hover = h('div', { class: 'hover-line mono', 'data-testid': 'hover-row' }, '\u00a0');
     const tokenNote = info.tokens
       ? `rows are tokens of ${basename(info.tokens.file)} (${info.tokens.model}, ${formatInt(info.tokens.count)})`
@@ -89,8 +89,7 @@ class ProjectionApp {
       'header',
       { class: 'view-header' },
       h('h2', { class: 'tensor-name mono', 'data-testid': 'projection-tensor', title: info.tensor }, info.tensor),
-      h('span', { class: 'muted' }, `${fileName} · [${formatInt(info.rows)}, ${formatInt(info.cols)}] ${info.dtype} · ${tokenNote}`),
-      this.source,
+      h('span', { class: 'muted' }, `${fileName} · [${formatInt(info.rows)}, ${formatInt(info.cols)}] ${info.dtype} · ${tokenNote}`, this.source),
     );
     this.showSource();
     const side = h('aside', { class: 'side' }, this.detail.element, this.tokens?.element);
@@ -250,7 +249,7 @@ class ProjectionApp {
   }
 
   private showSource(): void {
-    this.source.textContent = this.info.withEdits ? '· with the model editor’s edits' : '';
+    this.source.textContent = this.info.withEdits ? ' · with the model editor’s edits' : '';
     this.source.title = this.info.withEdits ? 'The rows are read through the edits of the model open in the editor, saved or not' : '';
   }
 
