@@ -151,10 +151,18 @@ describe('clustering view in VS Code (code-server + Chromium)', { timeout: 300_0
     await screenshot('row-detail');
   });
 
+  /**
+   * Types `text` into token picker A or B, replacing what is there (the clicked row's token).
+   * Filled into the text field's own input: keystrokes can be lost on a loaded machine.
+   */
+  async function searchToken(slot, text) {
+    const input = view.locator(`[data-testid="token-search-${slot}"] input`);
+    await input.click();
+    await input.fill(text);
+  }
+
   step('token comparison: search two tokens, see the cosine; picking A selects its row', async () => {
-    await view.locator('[data-testid="token-search-a"]').click();
-    await page.keyboard.press('Control+A'); // the clicked row's token may be there already
-    await page.keyboard.type('cat');
+    await searchToken('a', 'cat');
     const suggestionA = view.locator('[data-testid="token-suggestions-a"] [data-testid="token-suggestion"]').first();
     await until(() => suggestionA.innerText(), /^'cat' #\d+$/, 'first suggestion for "cat"');
     catId = Number(await suggestionA.getAttribute('data-id'));
@@ -164,9 +172,7 @@ describe('clustering view in VS Code (code-server + Chromium)', { timeout: 300_0
     const nearest = await view.locator('[data-testid="neighbor"]').evaluateAll((els) => els.slice(0, 4).map((e) => Number(e.dataset.row)));
     assert.ok(nearest.every((r) => /cat/i.test(tokens[r])), `the nearest tokens of 'cat' are its other forms: ${nearest.map((r) => tokens[r])}`);
 
-    await view.locator('[data-testid="token-search-b"]').click();
-    await page.keyboard.press('Control+A'); // the clicked row's token may be there already
-    await page.keyboard.type('Ġdog');
+    await searchToken('b', 'Ġdog');
     const suggestionB = view.locator('[data-testid="token-suggestions-b"] [data-testid="token-suggestion"]').first();
     await until(() => suggestionB.innerText(), /^'Ġdog' #\d+$/, 'first suggestion for "Ġdog"');
     assert.equal(tokens[Number(await suggestionB.getAttribute('data-id'))], 'Ġdog');
@@ -262,8 +268,7 @@ describe('clustering view in VS Code (code-server + Chromium)', { timeout: 300_0
     view = await webviewFrame('[data-testid="projection-view"] [data-testid="scatter-plot"]');
     await view.locator('[data-testid="fit-status"][data-state="done"]').waitFor({ timeout: 60_000 });
     assert.equal((await view.locator('[data-testid="rows-source"]').innerText()).trim(), '· with the model editor’s edits');
-    await view.locator('[data-testid="token-search-a"]').click();
-    await page.keyboard.type('cat');
+    await searchToken('a', 'cat');
     const suggestion = view.locator('[data-testid="token-suggestions-a"] [data-testid="token-suggestion"]').first();
     await until(() => suggestion.innerText(), /^'cat' #\d+$/, 'first suggestion for "cat"');
     await suggestion.click();
