@@ -4,8 +4,9 @@
 // the tokenizer.json), click it and check its nearest rows against a brute-force cosine
 // search over the values the CLI reads, compare two tokens, refit in 3-D; then zero a row in
 // the model editor and see the open view show it (row values, neighbours, a "Refit" notice),
-// a new view read it from the start, and undo reach the view. No CSP violation may be
-// logged. Screenshots go to test-results/e2e/projection/screenshots/ (look at them).
+// a new view read it from the start, undo and redo reach the view, closing the editor bring
+// back the file's rows and opening it again its edits. No CSP violation may be logged.
+// Screenshots go to test-results/e2e/projection/screenshots/ (look at them).
 import { after, before, describe } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -287,6 +288,41 @@ describe('clustering view in VS Code (code-server + Chromium)', { timeout: 300_0
     const norm = Math.hypot(...values);
     assert.ok(Math.abs(Number(restored.match(rowNorm)[1]) - norm) <= 1e-3 * norm, `${restored} vs ${norm}`);
     await screenshot('undo-reaches-view');
+  });
+
+  step('closing the model editor: the view reads the file again; an editor opened later is read through once the view is active', async () => {
+    const modelTab = () => page.locator('.tabs-container .tab', { hasText: 'model.safetensors' });
+    const summary = view.locator(`[data-testid="row-detail"][data-row="${catId}"][data-state="done"] [data-testid="row-summary"]`);
+    const status = view.locator('[data-testid="fit-status"]');
+    // Redo: cat's row is zero again.
+    await showModelEditor();
+    await modelTab().click();
+    await page.keyboard.press('Control+Shift+Z');
+    await projectionTab().click();
+    await until(() => summary.innerText(), /‖row‖₂ = 0(\s|$)/, "cat's row after redo");
+
+    // The web workbench saves the edits (a .stpatch) after a moment; then the editor closes without asking.
+    await page.locator('.tabs-container .tab:not(.dirty)', { hasText: 'model.safetensors' }).waitFor({ timeout: 15_000 });
+    await modelTab().click({ button: 'middle' });
+    await modelTab().waitFor({ state: 'detached' });
+    await status.and(view.locator('[data-state="reopened"]')).waitFor({ timeout: 15_000 });
+    assert.match(await status.innerText(), /^The model editor of model\.safetensors was closed: the rows are the file on disk again/);
+    assert.equal((await view.locator('[data-testid="rows-source"]').innerText()).trim(), '');
+    await until(() => summary.innerText(), /‖row‖₂ = (?!0(\s|$))\d/, "cat's row from the file");
+    await screenshot('editor-closed-file-rows');
+    await view.locator('[data-testid="project-button"]').click();
+    await status.and(view.locator('[data-state="done"]')).waitFor({ timeout: 60_000 });
+
+    // Open the model again (its saved patch is offered; not loaded: the rows stay the file's), then look at the view.
+    // (From the Explorer: keys pressed with the focus in the view's webview do not reach Quick Open.)
+    await page.locator('.explorer-folders-view .monaco-list-row .label-name', { hasText: /^model\.safetensors$/ }).dblclick();
+    await modelTab().waitFor();
+    await webviewFrame('[data-testid="tree-filter"]');
+    await projectionTab().click();
+    await status.and(view.locator('[data-state="reopened"]')).waitFor({ timeout: 15_000 });
+    assert.match(await status.innerText(), /^The rows now include the edits of the model editor/);
+    assert.equal((await view.locator('[data-testid="rows-source"]').innerText()).trim(), '· with the model editor’s edits');
+    await screenshot('editor-reopened');
     assert.deepEqual(cspViolations, []);
   });
 });

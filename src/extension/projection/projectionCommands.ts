@@ -4,7 +4,8 @@
 // editor tab, else asks for a file; without a tensor it offers the model's 2-D tensors.
 // One view per (model, tensor): asking again reveals it. When the model is open in a model
 // editor of this window, the view reads the rows through that editor's edits (its document,
-// found by Uri); asking again after the editor opened switches an open view over to it.
+// found by Uri); an open view switches over to an editor opened later (when asked again, or
+// when the view is next active).
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -33,13 +34,14 @@ export function registerProjectionView(context: vscode.ExtensionContext, engine:
     const tensor = typeof tensorArg === 'string' ? tensorArg : await pickTensor(modelPath);
     if (!tensor) return;
     const key = `${modelPath}\n${tensor}`;
-    const document = editors.documentFor(uri);
+    const findDocument = () => editors.documentFor(uri);
     const open = panels.get(key);
     if (open) {
+      const document = findDocument();
       if (document) open.readThrough(document);
       return open.reveal();
     }
-    const panel = new ProjectionPanel(modelPath, tensor, document, context.extensionUri, engine, log);
+    const panel = new ProjectionPanel(modelPath, tensor, findDocument, context.extensionUri, engine, log);
     panels.set(key, panel);
     panel.onDidDispose(() => panels.delete(key));
   }

@@ -7,7 +7,8 @@
 // With the model's document open in a model editor, the rows are opened with its engine
 // handle, so the engine reads them through the editor's edits; requests wait for pending
 // edits first. When the edits change the view is told (it reloads what it shows and offers
-// a refit); when the editor closes the rows are opened again from the file on disk.
+// a refit); when the editor closes the rows are opened again from the file on disk; when an
+// editor of the model opens later, the view switches to it once it is active again.
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -41,7 +42,8 @@ export class ProjectionPanel implements vscode.Disposable {
   constructor(
     readonly modelPath: string,
     readonly tensor: string,
-    document: ModelDocument | undefined,
+    /** The model's document when it is open in a model editor. */
+    private readonly findDocument: () => ModelDocument | undefined,
     extensionUri: vscode.Uri,
     private readonly engine: WindowEngine,
     private readonly log: vscode.LogOutputChannel,
@@ -55,13 +57,18 @@ export class ProjectionPanel implements vscode.Disposable {
     this.disposables.push(
       this.panel.webview.onDidReceiveMessage((msg: FromProjectionView) => this.onMessage(msg)),
       this.panel.onDidDispose(() => this.dispose()),
+      // A model editor opened since: its edits are read from when the view is next looked at.
+      this.panel.onDidChangeViewState(() => {
+        const document = this.panel.active ? this.findDocument() : undefined;
+        if (document) this.readThrough(document);
+      }),
       engine.onDidRestart(() => void this.open(true)),
     );
     this.panel.webview.html = projectionViewHtml({
       cspSource: this.panel.webview.cspSource,
       asset: (...segments) => this.panel.webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...segments)).toString(),
     });
-    this.follow(document);
+    this.follow(findDocument());
     void this.open(false);
   }
 
