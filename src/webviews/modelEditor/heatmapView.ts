@@ -180,6 +180,8 @@ export class HeatmapView {
     this.showError(undefined);
     this.setStale(false);
     this.element.hidden = false;
+    // Which tensor clicks and hovers now refer to (before its tiles arrive); tests wait on it.
+    this.element.dataset.tensor = subject.tensor.name;
     // A view of a few rows (1-D tensors, [1, n]) gets a strip, not a full-height plot.
     const rows = subject.view.rows;
     this.plotDiv.style.height = rows <= 8 ? `${MARGIN.t + MARGIN.b + Math.max(60, rows * 28)}px` : '';
@@ -195,6 +197,7 @@ export class HeatmapView {
   clear(): void {
     this.cancelAll();
     this.subject = undefined;
+    delete this.element.dataset.tensor;
     this.element.hidden = true;
   }
 
