@@ -17,6 +17,7 @@ const MODEL = 'w.safetensors';
 const F16_TENSOR = 'mlp.weight'; // F16 [16, 16]
 const NORM_TENSOR = 'norm.weight'; // F32 [16]
 const BF16_TENSOR = 'attn.weight'; // BF16 [16, 16]
+const I64_TENSOR = 'step.count'; // I64 [4]: 2^53 + 1, -1, 0, 42
 const COMMAND_TITLE = 'Tensorscope: Bake Edits into New Model…';
 
 // 3.14159 is stored as 3.140625 in both F16 (0x4248) and BF16 (0x4049); the hex view writes
@@ -61,6 +62,8 @@ function baseTensors() {
     { name: BF16_TENSOR, dtype: 'BF16', shape: [16, 16], data: u16Bytes(Array.from({ length: n }, (_, i) => 0x3f80 + ((i * 13) % 128))) },
     { name: F16_TENSOR, dtype: 'F16', shape: [16, 16], data: u16Bytes(Array.from({ length: n }, (_, i) => 0x3c00 + ((i * 37) % 1024))) },
     { name: NORM_TENSOR, dtype: 'F32', shape: [16], data: Buffer.from(Float32Array.from({ length: 16 }, (_, i) => i / 16).buffer) },
+    // 2^53 + 1 is no double: an edit through a number would change it.
+    { name: I64_TENSOR, dtype: 'I64', shape: [4], data: Buffer.from(BigInt64Array.from([2n ** 53n + 1n, -1n, 0n, 42n]).buffer) },
   ];
 }
 
@@ -244,6 +247,13 @@ async function expectMarked(hex, value, exact = value) {
   assert.equal((await wv.locator('[data-testid="selected-hex"]').innerText()).replace(/\s+/g, ''), hex);
 }
 
+/** Waits for the marked hex group and value to read `hex` and `value`. */
+async function expectHex(hex, value) {
+  const wv = webview();
+  await wv.locator('.hex-group.marked', { hasText: new RegExp(`^${hex}$`) }).waitFor({ timeout: 10_000 });
+  await wv.locator('.hex-value.marked', { hasText: new RegExp(`^${value.replace(/[.+-]/g, '\\$&')}$`) }).waitFor({ timeout: 10_000 });
+}
+
 /** Opens `tensor` and marks an element through the hex view's Go to field ("[index]" or a byte offset). */
 async function hexGoTo(tensor, where) {
   await openTensor(tensor);
@@ -256,16 +266,22 @@ async function hexGoTo(tensor, where) {
 }
 
 /**
- * Waits for the notification saying `text`, then closes it. The patch editor keeps its
- * Apply… / Bake / Revert… buttons disabled until its "wrote …" notification (with an Open
- * button) is answered or closed, so the next write needs this.
+ * Waits for the notification saying `text` in the notification center (a toast may never show:
+ * VS Code drops toasts that come in quick succession), checks that no error was notified, and
+ * clears them all. The patch editor keeps its Apply… / Bake / Revert… buttons disabled until
+ * its "wrote …" notification (with an Open button) is answered or closed, so the next write
+ * needs this.
  */
-async function closeToast(text) {
-  const toast = page.locator('.notification-toast', { hasText: text });
-  await toast.waitFor({ timeout: 15_000 });
-  await toast.hover();
-  await toast.locator('.codicon-notifications-clear').click();
-  await toast.waitFor({ state: 'detached', timeout: 5_000 });
+async function expectNotification(text) {
+  await runCommand('Notifications: Show Notifications');
+  const center = page.locator('.notifications-center');
+  await center.locator('.notification-list-item', { hasText: text }).waitFor({ timeout: 15_000 });
+  const errors = await center.locator('.notification-list-item:has(.codicon-error)').allInnerTexts();
+  assert.deepEqual(errors, [], 'error notifications');
+  await runCommand('Notifications: Clear All Notifications');
+  await center.locator('.notification-list-item').first().waitFor({ state: 'detached', timeout: 5_000 });
+  if (await center.isVisible()) await runCommand('Notifications: Hide Notifications');
+  await center.waitFor({ state: 'hidden', timeout: 5_000 });
 }
 
 async function undo() {
@@ -344,6 +360,18 @@ describe('writing models in VS Code (code-server + Chromium)', { timeout: 300_00
     await screenshot('bf16-edited');
   });
 
+  step('hex view: an I64 beyond 2^53 stays exact: Enter on it changes nothing, a value no double holds is refused', async () => {
+    await hexGoTo(I64_TENSOR, '[0]');
+    const wv = webview();
+    await expectHex('0100000000002000', '9007199254740993');
+    // Enter on the value as shown: no edit (as a double it would be 2^53).
+    await hexEdit(marked().value, 'hex-value-input', '9007199254740993');
+    await hexEdit(marked().value, 'hex-value-input', '9007199254740995');
+    await wv.locator('[data-testid="hex-error"]', { hasText: "9007199254740995 is not exact as a double (beyond 2^53): set the element's bytes instead" }).waitFor({ timeout: 5_000 });
+    await expectHex('0100000000002000', '9007199254740993');
+    // Save As (next step) writes this tensor as it was: nothing was set.
+  });
+
   step('Save As… writes a new model (base + edits) through the save dialog; the base is untouched', async () => {
     await runCommand('File: Save As...');
     const out = join(models, 'w-saved-as.safetensors');
@@ -377,7 +405,7 @@ describe('writing models in VS Code (code-server + Chromium)', { timeout: 300_00
     const out = join(models, 'w.patched.safetensors');
     await saveDialog(/\/models\/w\.patched\.safetensors$/);
     await waitForFile(out);
-    await page.locator('.notification-toast', { hasText: 'Tensorscope: wrote w.patched.safetensors' }).waitFor({ timeout: 15_000 });
+    await expectNotification('Tensorscope: wrote w.patched.safetensors (2 hunks in 2 tensors');
     assertModel(out, EDITS_2);
     assert.ok(readFileSync(base).equals(baseBytes), 'the base model is unchanged');
     // Baking does not save: the edits are still unsaved.
@@ -405,7 +433,7 @@ describe('writing models in VS Code (code-server + Chromium)', { timeout: 300_00
     const baked = join(models, 'w.baked.safetensors');
     await waitForFile(baked);
     assertModel(baked, EDITS_2);
-    await closeToast('Tensorscope: wrote models/w.baked.safetensors (w.safetensors + 2 hunks of w.stpatch).');
+    await expectNotification('Tensorscope: wrote models/w.baked.safetensors (w.safetensors + 2 hunks of w.stpatch).');
   });
 
   step('the patch editor’s Apply… writes base + patch where the save dialog says', async () => {
@@ -417,7 +445,7 @@ describe('writing models in VS Code (code-server + Chromium)', { timeout: 300_00
     await waitForFile(out);
     assertModel(out, EDITS_2);
     assert.ok(readFileSync(base).equals(baseBytes), 'the base model is unchanged');
-    await closeToast('Tensorscope: wrote models/w-applied.safetensors (w.safetensors + 2 hunks of w.stpatch).');
+    await expectNotification('Tensorscope: wrote models/w-applied.safetensors (w.safetensors + 2 hunks of w.stpatch).');
   });
 
   step('the patch editor’s Revert… writes the inverse patch; applied to the patched model it gives the base back', async () => {
@@ -435,6 +463,6 @@ describe('writing models in VS Code (code-server + Chromium)', { timeout: 300_00
     // The inverse's new bytes are the base's: norm.weight[5] back to 5/16 (0x3ea00000).
     assert.match(readFileSync(inverse, 'utf8'), /^\+ 0000a03e {2}# 0\.3125$/m);
     await screenshot('reverted');
-    await closeToast('Tensorscope: wrote models/w.revert.stpatch, the inverse of w.stpatch (2 hunks).');
+    await expectNotification('Tensorscope: wrote models/w.revert.stpatch, the inverse of w.stpatch (2 hunks).');
   });
 });

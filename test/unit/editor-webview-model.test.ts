@@ -11,6 +11,7 @@ import {
   cleanHex,
   elementAddress,
   elementAtByte,
+  elementValue,
   hexRowBytes,
   parseNumber,
   parseRange,
@@ -29,6 +30,31 @@ test('numbers as typed', () => {
   assert.equal(parseNumber('-inf'), -Infinity);
   assert.equal(parseNumber('Infinity'), Infinity);
   for (const bad of ['', 'abc', '1,5', '2x', '--1', 'e5']) assert.equal(parseNumber(bad), null, bad);
+});
+
+test('element values: numbers for the dtype; I64 / U64 integers a double cannot hold are refused', () => {
+  assert.equal(elementValue(' 3.14159 ', 'F16'), 3.14159);
+  assert.equal(elementValue('true', 'BOOL'), 1);
+  assert.equal(elementValue('False', 'BOOL'), 0);
+  assert.equal(elementValue('true', 'F32'), '"true" is not a number');
+  assert.equal(elementValue('1.5+2j', 'C64'), '"1.5+2j" is not a number');
+  // Exact doubles pass: 2^53 - 1, 2^60, -2^63, hex, and any integer for a dtype other than I64 / U64.
+  assert.equal(elementValue('9007199254740991', 'I64'), 2 ** 53 - 1);
+  assert.equal(elementValue('1152921504606846976', 'U64'), 2 ** 60);
+  assert.equal(elementValue('-9223372036854775808', 'I64'), -(2 ** 63));
+  assert.equal(elementValue('0x20000000000000', 'I64'), 2 ** 53);
+  assert.equal(elementValue('9007199254740993', 'F64'), 2 ** 53);
+  // 2^53 + 1 would be written as 2^53, 2^63 - 2 as 2^63 - 1 (clamped).
+  for (const [text, dtype] of [['9007199254740993', 'I64'], ['-9007199254740993', 'I64'], ['9223372036854775806', 'I64'], ['18446744073709551615', 'U64'], ['0x20000000000001', 'U64']] as const) {
+    assert.match(elementValue(text, dtype) as string, /^\S+ is not exact as a double \(beyond 2\^53\): set the element's bytes instead$/, text);
+  }
+  fc.assert(
+    fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), (b) => {
+      const v = elementValue(String(b), 'I64');
+      // Either the exact value or a refusal, never a neighbouring integer.
+      return typeof v === 'string' ? BigInt(Number(b)) !== b : BigInt(v) === b;
+    }),
+  );
 });
 
 test('ops from typed parameters, with one-line messages for bad ones', () => {

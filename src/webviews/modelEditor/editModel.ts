@@ -48,6 +48,27 @@ export function parseNumber(text: string): number | null {
   return Number.isNaN(v) ? null : v;
 }
 
+/**
+ * The value typed for one element of `dtype`, or a one-line message saying why it cannot be set.
+ * BOOL also takes true / false. An I64 / U64 integer that a double cannot hold exactly (beyond
+ * 2^53; edits carry doubles) is refused: it would silently become a neighbouring integer, even
+ * when the shown value is committed unchanged.
+ */
+export function elementValue(text: string, dtype: DType): number | string {
+  const t = text.trim().toLowerCase();
+  if (dtype === 'BOOL' && (t === 'true' || t === 'false')) return t === 'true' ? 1 : 0;
+  const v = parseNumber(t);
+  if (v === null) return `"${text.trim()}" is not a number`;
+  const integer = /^([+-]?)(\d+|0x[0-9a-f]+)$/.exec(t);
+  if ((dtype === 'I64' || dtype === 'U64') && integer && !Number.isSafeInteger(v)) {
+    const magnitude = BigInt(integer[2]);
+    if (BigInt(v) !== (integer[1] === '-' ? -magnitude : magnitude)) {
+      return `${text.trim()} is not exact as a double (beyond 2^53): set the element's bytes instead`;
+    }
+  }
+  return v;
+}
+
 /** The op from its kind and typed parameters, or a one-line message saying what is wrong. */
 export function buildOp(kind: OpKind, values: Record<string, string>): EditOp | string {
   const spec = OPS.find((o) => o.kind === kind);

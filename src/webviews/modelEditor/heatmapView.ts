@@ -8,7 +8,7 @@
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import { TILE_NO_VALUE, type DocumentEdit, type EditResult, type ElementInfo, type RegionSummary, type SliceView, type TensorInfo, type Tile, type Viewport } from '../../shared/protocol';
 import { debounce, h } from './dom';
-import { cleanHex, parseNumber } from './editModel';
+import { cleanHex, elementValue } from './editModel';
 import { formatInt, formatValue, spaceHex } from './format';
 import { cellAt, cellEdges, codeToValue, colorbarTicks, divergingScale, sequentialScale, tileToZ, type ColorMode } from './heatmapData';
 import { isCancelled, type HostRpc } from './hostRpc';
@@ -742,8 +742,8 @@ export class HeatmapView {
       }
     };
     const setValue = () => {
-      const v = parseNumber(valueInput.value);
-      void submit(v === null ? `"${valueInput.value}" is not a number` : { type: 'element', tensor: s.tensor.name, slice: s.view.slice, row: at.row, col: at.col, value: v });
+      const v = elementValue(valueInput.value, s.tensor.dtype);
+      void submit(typeof v === 'string' ? v : { type: 'element', tensor: s.tensor.name, slice: s.view.slice, row: at.row, col: at.col, value: v });
     };
     const setHex = () => {
       const hex = cleanHex(hexInput.value, bytes);

@@ -7,7 +7,7 @@
 import type { DocumentEdit, TensorInfo } from '../../shared/protocol';
 import { debounce, h } from './dom';
 import { formatInt } from './format';
-import { cleanHex, elementAddress, elementAtByte, hexRowBytes, offsetHex, parseNumber, scrollTopForRow, unitOf, virtualRows } from './editModel';
+import { cleanHex, elementAddress, elementAtByte, elementValue, hexRowBytes, offsetHex, scrollTopForRow, unitOf, virtualRows } from './editModel';
 import { isCancelled, type HostRpc } from './hostRpc';
 import { tensorBytes } from './tensorTree';
 
@@ -217,8 +217,9 @@ export class HexView {
     if (!this.editable) return this.showError('This model is read-only here (untrusted workspace).');
     const isBytes = target.classList.contains('hex-group');
     const u = unitOf(t.dtype);
-    const input = h('input', { class: 'hex-input', 'data-testid': isBytes ? 'hex-byte-input' : 'hex-value-input', value: target.textContent ?? '', spellcheck: 'false' });
-    input.style.width = `${Math.max(4, (target.textContent ?? '').length + 2)}ch`;
+    const shown = target.textContent ?? '';
+    const input = h('input', { class: 'hex-input', 'data-testid': isBytes ? 'hex-byte-input' : 'hex-value-input', value: shown, spellcheck: 'false' });
+    input.style.width = `${Math.max(4, shown.length + 2)}ch`;
     this.editing = true;
     target.replaceWith(input);
     input.focus();
@@ -226,16 +227,17 @@ export class HexView {
     const finish = (commit: boolean) => {
       if (!this.editing) return;
       this.editing = false;
-      if (!commit) return this.render();
+      // Enter on the text as shown changes nothing (the shown value may not even be typeable: C64, I64 beyond 2^53).
+      if (!commit || input.value.trim() === shown) return this.render();
       let edit: DocumentEdit | string;
       if (isBytes) {
         const offset = Number(target.dataset.offset);
         const hex = cleanHex(input.value, u.bytes);
         edit = hex === null ? `"${input.value}" is not ${u.bytes} byte${u.bytes > 1 ? 's' : ''} of hex` : { type: 'bytes', tensor: t.name, offset, hex };
       } else {
-        const value = parseNumber(input.value);
+        const value = elementValue(input.value, t.dtype);
         const at = elementAddress(Number(target.dataset.element), t.shape);
-        edit = value === null ? `"${input.value}" is not a number` : { type: 'element', tensor: t.name, ...at, value };
+        edit = typeof value === 'string' ? value : { type: 'element', tensor: t.name, ...at, value };
       }
       if (typeof edit === 'string') {
         this.showError(edit);
