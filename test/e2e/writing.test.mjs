@@ -268,9 +268,7 @@ async function hexGoTo(tensor, where) {
 /**
  * Waits for the notification saying `text` in the notification center (a toast may never show:
  * VS Code drops toasts that come in quick succession), checks that no error was notified, and
- * clears them all. The patch editor keeps its Apply… / Bake / Revert… buttons disabled until
- * its "wrote …" notification (with an Open button) is answered or closed, so the next write
- * needs this.
+ * clears them all.
  */
 async function expectNotification(text) {
   await runCommand('Notifications: Show Notifications');
@@ -433,6 +431,8 @@ describe('writing models in VS Code (code-server + Chromium)', { timeout: 300_00
     const baked = join(models, 'w.baked.safetensors');
     await waitForFile(baked);
     assertModel(baked, EDITS_2);
+    // The buttons come back once the file is written, with its "wrote …" message still unanswered.
+    await wv.locator('[data-testid="action-apply"]:not([disabled])').waitFor({ timeout: 15_000 });
     await expectNotification('Tensorscope: wrote models/w.baked.safetensors (w.safetensors + 2 hunks of w.stpatch).');
   });
 

@@ -253,11 +253,10 @@ export class PatchEditorSession extends ReviewSession {
     const inPlace = target.fsPath === base.fsPath;
     if (inPlace) await this.checkBase();
     const what = `${plural(this.overview?.hunks ?? 0, 'hunk')} of ${this.fileName}`;
-    const open = await vscode.window.showInformationMessage(
+    offerToOpen(
       inPlace ? `Tensorscope: applied ${what} to ${baseName(base.path)} in place.` : `Tensorscope: wrote ${this.label(target)} (${baseName(base.path)} + ${what}).`,
-      ...(inPlace || sharded ? [] : ['Open']),
+      inPlace || sharded ? undefined : target,
     );
-    if (open === 'Open') await vscode.commands.executeCommand('vscode.open', target);
   }
 
   private showCheck(base: vscode.Uri, check: PatchCheck): void {
@@ -279,8 +278,7 @@ export class PatchEditorSession extends ReviewSession {
     });
     if (!out) return;
     const { hunks } = await patch.request('patchRevert', { outPath: out.fsPath });
-    const open = await vscode.window.showInformationMessage(`Tensorscope: wrote ${this.label(out)}, the inverse of ${this.fileName} (${plural(hunks, 'hunk')}).`, 'Open');
-    if (open === 'Open') await vscode.commands.executeCommand('vscode.open', out);
+    offerToOpen(`Tensorscope: wrote ${this.label(out)}, the inverse of ${this.fileName} (${plural(hunks, 'hunk')}).`, out);
   }
 
   /** Shows the hunk's lines in a text editor beside the view. */
@@ -309,4 +307,14 @@ async function exists(uri: vscode.Uri): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Says what was written, with an "Open" button for `file`. Not awaited: the write is done, and
+ * the message may sit unanswered in the notification center while the buttons stay usable.
+ */
+function offerToOpen(message: string, file: vscode.Uri | undefined): void {
+  void vscode.window.showInformationMessage(message, ...(file ? ['Open'] : [])).then((answer) => {
+    if (answer === 'Open' && file) void vscode.commands.executeCommand('vscode.open', file);
+  });
 }
