@@ -32,6 +32,8 @@ export class HexView {
   private tensor: TensorInfo | undefined;
   private size = 0;
   private rowBytes = 16;
+  /** Half rows (8 bytes, F6: 6) because a full row did not fit; the width at which that was seen. */
+  private narrowAt: number | undefined;
   private chunk: Chunk | undefined;
   private fetchAbort: AbortController | undefined;
   private highlight: { start: number; end: number } | undefined;
@@ -61,12 +63,17 @@ export class HexView {
     );
     this.scroller.addEventListener('scroll', () => this.renderSoon());
     this.rowsEl.addEventListener('dblclick', (ev) => this.startEdit(ev));
-    new ResizeObserver(() => this.renderSoon()).observe(this.scroller);
+    new ResizeObserver(() => {
+      // Wider than when rows were halved: try full rows again (fitRows halves them again if need be).
+      if (this.narrowAt !== undefined && this.scroller.clientWidth > this.narrowAt) this.setRowBytes(false);
+      this.renderSoon();
+    }).observe(this.scroller);
   }
 
   show(tensor: TensorInfo): void {
     this.tensor = tensor;
     this.size = tensorBytes(tensor);
+    this.narrowAt = undefined;
     this.rowBytes = hexRowBytes(tensor.dtype);
     this.chunk = undefined;
     this.highlight = undefined;
@@ -207,6 +214,27 @@ export class HexView {
       );
     }
     this.rowsEl.replaceChildren(...rows);
+    if (chunk) this.fitRows();
+  }
+
+  /** Full rows whose values do not fit beside the bytes become half rows, so no value hides off the right edge. */
+  private fitRows(): void {
+    const row = this.rowsEl.firstElementChild;
+    if (this.narrowAt !== undefined || !row || row.scrollWidth <= row.clientWidth) return;
+    this.setRowBytes(true);
+    this.render();
+  }
+
+  /** Switches between full and half rows, keeping the first visible byte at the top. */
+  private setRowBytes(narrow: boolean): void {
+    if (!this.tensor || narrow === (this.narrowAt !== undefined)) return;
+    const firstByte = this.layout().firstRow * this.rowBytes;
+    const full = hexRowBytes(this.tensor.dtype);
+    this.rowBytes = narrow ? full / 2 : full;
+    this.narrowAt = narrow ? this.scroller.clientWidth : undefined;
+    const L = this.layout();
+    this.spacer.style.height = `${L.spacerPx}px`; // before scrollTop, which the old height would clamp
+    this.scroller.scrollTop = scrollTopForRow(Math.floor(firstByte / this.rowBytes), L.totalRows, ROW_PX, this.scroller.clientHeight || 300);
   }
 
   /** Double-click on a hex group (bytes) or a value (one element): an input in its place. */
