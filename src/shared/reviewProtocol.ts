@@ -266,6 +266,8 @@ export type ReviewToWebview =
   | { type: 'compareStart'; subject: CompareSubject }
   | { type: 'compareProgress'; done: number; total: number }
   | { type: 'compareResult'; subject: CompareSubject; comparison: ModelComparison }
+  /** The subject changed alone (e.g. Export became possible when the workspace was trusted). */
+  | { type: 'compareSubject'; subject: CompareSubject }
   | { type: 'compareError'; message: string }
   | { type: 'busy'; action: string | null }
   | { type: 'response'; id: number; result?: unknown; error?: string }

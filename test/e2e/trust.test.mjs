@@ -152,8 +152,8 @@ async function clearNotifications() {
 }
 
 /**
- * Adds patched/base.safetensors (a copy of the model) and patched/base.stpatch (one changed
- * element, written by the CLI) to the workspace, and makes the workspace a git repository
+ * Adds patched/base.safetensors (a copy of the model), patched/changed.safetensors (one bit
+ * changed) and patched/base.stpatch (that change, written by the CLI) to the workspace, and makes the workspace a git repository
  * (so "Set Up Git Diff" would look here, not at the project's own repository).
  */
 function addPatchAndRepo(workspace) {
@@ -164,6 +164,7 @@ function addPatchAndRepo(workspace) {
   changed[8 + Number(changed.readBigUInt64LE(0)) + 4] ^= 0x40; // a bit of the first tensor's second element
   const target = join(dir, 'changed.safetensors');
   writeFileSync(target, changed);
+  writeFileSync(join(folder, 'changed.safetensors'), changed); // for Compare Models
   execFileSync(process.execPath, [join(repoRoot, 'dist', 'cli.js'), 'diff', join(folder, 'base.safetensors'), target, '-o', join(folder, 'base.stpatch')]);
   execFileSync('git', ['init', '-q'], { cwd: workspace });
 }
@@ -327,6 +328,29 @@ describe('an untrusted workspace: Tensorscope writes nothing (code-server + Chro
     await toast(refused('Set Up Git Diff for Models')).waitFor({ timeout: 10_000 });
     await assertNoDialog('Set Up Git Diff');
     await clearNotifications();
+  });
+
+  step('Compare Models shows the differences; Export as .stpatch is disabled and says why; an export sent anyway is refused', async () => {
+    await runCommand('Tensorscope: Compare Models');
+    for (const file of ['base.safetensors', 'changed.safetensors']) {
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible' });
+      await input.fill(file);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: file }).first().waitFor();
+      await page.keyboard.press('Enter');
+    }
+    const wv = webview();
+    await wv.locator('[data-testid="compare-row"]').first().waitFor({ timeout: 30_000 });
+    const exportButton = wv.locator('[data-testid="export-patch"]');
+    assert.equal(await exportButton.getAttribute('disabled'), '', 'Export is disabled');
+    assert.equal(await exportButton.getAttribute('title'), 'read-only: this workspace is not trusted (Restricted Mode writes no files)');
+    await screenshot('compare-export-disabled');
+    const { post } = await postFromWebview({ type: 'action', action: 'exportPatch' });
+    await post();
+    await toast(refused('Export Patch')).waitFor({ timeout: 10_000 });
+    await assertNoDialog('Export Patch');
+    await clearNotifications();
+    await runCommand('View: Close Editor');
   });
 
   step('nothing in the workspace was created, modified or removed; the model’s bytes are unchanged', async () => {

@@ -36,7 +36,11 @@ export class CompareSession extends ReviewSession {
     private readonly inputs: CompareInputs,
   ) {
     super(panel, log);
-    this.disposables.push(engine.onDidRestart(() => this.post({ type: 'engineRestarted' })));
+    this.disposables.push(
+      engine.onDidRestart(() => this.post({ type: 'engineRestarted' })),
+      // Export becomes possible once the workspace is trusted.
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.post({ type: 'compareSubject', subject: this.subject })),
+    );
     void this.run();
   }
 
@@ -46,8 +50,16 @@ export class CompareSession extends ReviewSession {
     return {
       labelA: this.inputs.labelA,
       labelB: this.inputs.labelB,
-      exportable: c !== undefined && mismatch === 0 && c.counts.changed > 0,
-      exportReason: !c ? 'comparing…' : mismatch > 0 ? 'a .stpatch needs the same tensors, dtypes and shapes in A and B' : c.counts.changed === 0 ? 'no tensor changed' : undefined,
+      exportable: vscode.workspace.isTrusted && c !== undefined && mismatch === 0 && c.counts.changed > 0,
+      exportReason: !vscode.workspace.isTrusted
+        ? 'read-only: this workspace is not trusted (Restricted Mode writes no files)'
+        : !c
+          ? 'comparing…'
+          : mismatch > 0
+            ? 'a .stpatch needs the same tensors, dtypes and shapes in A and B'
+            : c.counts.changed === 0
+              ? 'no tensor changed'
+              : undefined,
     };
   }
 

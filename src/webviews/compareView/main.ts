@@ -158,6 +158,9 @@ onHostMessage((msg: ReviewToWebview) => {
       setSubject(msg.subject);
       showResult(msg.comparison);
       break;
+    case 'compareSubject':
+      setSubject(msg.subject);
+      break;
     case 'compareError':
       progress.hidden = true;
       errorBox.hidden = false;
