@@ -3,8 +3,9 @@
 // (see projection/store.ts), so new rows can be placed in it later.
 import { resolve } from 'node:path';
 import { UserError } from '../errors';
-import { integerOption, parseCommandArgs } from './args';
+import { integerOption, numberOption, parseCommandArgs } from './args';
 import type { Command } from './command';
+import { checkOutput, modelFiles } from './output';
 import { withModel } from './withModel';
 
 export const umapCommand: Command = {
@@ -30,10 +31,7 @@ export const umapCommand: Command = {
       ['INPUT', 'TENSOR'],
     );
     const out = requireOutput(umapCommand.name, values.output);
-    const minDist = values['min-dist'] === undefined ? undefined : Number(values['min-dist']);
-    if (minDist !== undefined && !(minDist >= 0 && minDist <= 1)) {
-      throw new UserError(`umap: --min-dist must be a number from 0 to 1, not '${values['min-dist']}'`);
-    }
+    const minDist = numberOption(umapCommand, 'min-dist', values['min-dist'], 0, 1);
     const options = {
       nNeighbors: integerOption(umapCommand, 'neighbors', values.neighbors, 2, 1000),
       components: integerOption(umapCommand, 'components', values.components, 2, 3),
@@ -50,7 +48,10 @@ export const umapCommand: Command = {
     const progress = terminalProgress('umap');
     const started = performance.now();
     try {
-      const projection = await withModel(input, async (model) => fitProjection(tensorSource(model, tensor), options, progress));
+      const projection = await withModel(input, async (model) => {
+        await checkOutput(umapCommand.name, out, modelFiles(model));
+        return fitProjection(tensorSource(model, tensor), options, progress);
+      });
       await saveProjection(resolve(out), projection, { source_tensor: tensor });
       progress.done();
       const o = projection.options;
