@@ -135,8 +135,11 @@ export function asWriteError(target: string, e: unknown): unknown {
     case 'ENOTEMPTY':
     case 'EEXIST':
       return new UserError(`${target}: cannot write: a folder is in the way`);
+    case 'ENOTDIR':
+      return new UserError(`${target}: cannot write: ${nodePath.dirname(target)} is not a folder`);
     default:
-      return new UserError(`${name}: cannot write: ${err.message.split('\n')[0]}`);
+      // Node's message names the temporary file ("ENAMETOOLONG: name too long, open '.x.tmp-…'"): keep the reason only.
+      return new UserError(`${target}: cannot write: ${err.message.split('\n')[0].replace(/^[A-Z]+: /, '').replace(/, \w+ '.*$/, '')}`);
   }
 }
 
