@@ -6,6 +6,7 @@ import { conflictLines, patchSummary } from '../patch/summary';
 import { parseCommandArgs } from './args';
 import type { Command } from './command';
 import { requireOutput } from './diff';
+import { checkOutput } from './output';
 
 export const applyCommand: Command = {
   name: 'apply',
@@ -16,6 +17,8 @@ export const applyCommand: Command = {
     const out = requireOutput(applyCommand.name, values.output);
     const [basePath, patchPath] = positionals;
     const patch = await readPatchFile(patchPath);
+    // OUT may be BASE: the patched model replaces it atomically, and only when the patch fits.
+    await checkOutput(applyCommand.name, out, [patchPath]);
     const only = typeof values.only === 'string' ? values.only : undefined;
     const result = await applyPatch(basePath, patch, out, { only });
     if (!result.written) {

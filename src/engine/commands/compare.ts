@@ -3,7 +3,7 @@
 // (the file as committed at REV, see compare/gitBlob.ts). -o writes the differences as a
 // .stpatch against A when both have the same layout.
 
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { ModelComparison, TensorComparison, TensorDiffMetrics } from '../../shared/protocol';
 import { TENSOR_CHANGES, byCodePoint, compareModels } from '../compare/compareModels';
 import { resolveModelPath, type ResolvedPath } from '../compare/gitBlob';
@@ -14,6 +14,7 @@ import { writePatchFile } from '../patch/file';
 import { patchSummary } from '../patch/summary';
 import { openModel, type Model } from '../safetensors/model';
 import { parseCommandArgs } from './args';
+import { checkOutput, modelFiles } from './output';
 import type { Command } from './command';
 
 const SORT_KEYS = ['name', 'maxAbs', 'meanAbs', 'rel', 'cos'] as const;
@@ -38,12 +39,13 @@ export const compareCommand: Command = {
     const models: Model[] = [];
     try {
       for (const arg of [argA, argB]) resolved.push(await resolveModelPath(arg));
-      for (const r of resolved) models.push(await openModel(resolve(r.path)));
+      for (const [i, r] of resolved.entries()) models.push(await openResolved(r, positionals[i]));
       const [a, b] = models;
       const out = values.output;
       if (out !== undefined) {
         // Checked first: a layout mismatch is bad input, and nothing is compared or written.
         if (typeof out !== 'string' || out === '') throw new UserError('compare: -o needs a PATCH file name');
+        await checkOutput(compareCommand.name, out, [...models.flatMap(modelFiles), argA, argB]);
         const mismatch = layoutsMatch(a.info, b.info);
         if (mismatch) throw new UserError(`compare: cannot write ${out}: ${mismatch} (a .stpatch needs the same tensors at the same offsets)`);
       }
@@ -66,6 +68,19 @@ export const compareCommand: Command = {
     return 0;
   },
 };
+
+/** Opens a model argument; errors about a git blob's temp file name the argument (`git:REV:PATH: ...`). */
+async function openResolved(r: ResolvedPath, arg: string): Promise<Model> {
+  try {
+    return await openModel(resolve(r.path));
+  } catch (err) {
+    if (!(err instanceof UserError) || r.path === arg) throw err;
+    for (const shown of [resolve(r.path), basename(r.path)]) {
+      if (err.message.startsWith(`${shown}: `)) throw new UserError(`${arg}: ${err.message.slice(shown.length + 2)}`);
+    }
+    throw err;
+  }
+}
 
 /** The --json form: the ModelComparison, one line per tensor (readable, and greppable). */
 export function comparisonJson(c: ModelComparison): string {

@@ -6,6 +6,7 @@ import { conflictLines, patchSummary } from '../patch/summary';
 import { parseCommandArgs } from './args';
 import type { Command } from './command';
 import { requireOutput } from './diff';
+import { checkOutput } from './output';
 
 export const composeCommand: Command = {
   name: 'compose',
@@ -16,6 +17,7 @@ export const composeCommand: Command = {
     const out = requireOutput(composeCommand.name, values.output);
     const [p1, p2] = positionals;
     const { patch, conflicts } = composePatches(await readPatchFile(p1), await readPatchFile(p2));
+    await checkOutput(composeCommand.name, out, positionals);
     if (conflicts.length > 0) {
       io.stderr(conflictLines(conflicts));
       io.stderr(`tensorscope: ${p2} was not made on the result of ${p1} (${conflicts.length} conflicts); nothing written\n`);

@@ -5,6 +5,7 @@ import { writePatchFile } from '../patch/file';
 import { patchSummary } from '../patch/summary';
 import { parseCommandArgs } from './args';
 import type { Command } from './command';
+import { checkOutput, modelFiles } from './output';
 import { withModel } from './withModel';
 
 export const diffCommand: Command = {
@@ -15,7 +16,12 @@ export const diffCommand: Command = {
     const { positionals, values } = parseCommandArgs(diffCommand, args, { output: { type: 'string', short: 'o' } }, ['BASE', 'TARGET']);
     const out = requireOutput(diffCommand.name, values.output);
     const [basePath, targetPath] = positionals;
-    const { patch, headersDiffer } = await withModel(basePath, (base) => withModel(targetPath, (target) => diffModels(base, target)));
+    const { patch, headersDiffer } = await withModel(basePath, (base) =>
+      withModel(targetPath, async (target) => {
+        await checkOutput(diffCommand.name, out, [...modelFiles(base), ...modelFiles(target)]);
+        return diffModels(base, target);
+      }),
+    );
     await writePatchFile(out, patch);
     if (headersDiffer) io.stderr(`tensorscope: note: the headers differ (e.g. __metadata__); the patch carries tensor bytes only\n`);
     io.stdout(`${patchSummary(patch)} -> ${out}\n`);

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { integerOption, parseCommandArgs } from './args';
 import type { Command } from './command';
 import { metricOption, requireOutput } from './umap';
+import { checkOutput, modelFiles } from './output';
 import { withModel } from './withModel';
 
 export const knnCommand: Command = {
@@ -27,7 +28,10 @@ export const knnCommand: Command = {
     const { terminalProgress } = await import('../projection/cliProgress');
     const progress = terminalProgress('knn');
     try {
-      const rows = await withModel(input, async (m) => readAllRows(tensorSource(m, tensor)));
+      const rows = await withModel(input, async (m) => {
+        await checkOutput(knnCommand.name, out, modelFiles(m));
+        return readAllRows(tensorSource(m, tensor));
+      });
       const knn = await nearestNeighbors(rows, k, metric, progress);
       const indices = BigInt64Array.from(knn.indices, (v) => BigInt(v));
       await writeSafetensors(

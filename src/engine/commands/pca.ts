@@ -7,6 +7,7 @@ import { UserError } from '../errors';
 import { integerOption, parseCommandArgs } from './args';
 import type { Command } from './command';
 import { requireOutput } from './umap';
+import { checkOutput, modelFiles } from './output';
 import { withModel } from './withModel';
 
 export const pcaCommand: Command = {
@@ -31,6 +32,7 @@ export const pcaCommand: Command = {
     const progress = terminalProgress('pca');
     try {
       const { model, coords } = await withModel(input, async (m) => {
+        await checkOutput(pcaCommand.name, out, modelFiles(m));
         const source = tensorSource(m, tensor);
         if (components > Math.min(source.rows, source.cols)) {
           throw new UserError(`pca: --components ${components} exceeds min(rows, columns) = ${Math.min(source.rows, source.cols)} of ${source.label}`);

@@ -5,6 +5,7 @@ import { patchSummary } from '../patch/summary';
 import { parseCommandArgs } from './args';
 import type { Command } from './command';
 import { requireOutput } from './diff';
+import { checkOutput } from './output';
 
 export const revertCommand: Command = {
   name: 'revert',
@@ -14,6 +15,7 @@ export const revertCommand: Command = {
     const { positionals, values } = parseCommandArgs(revertCommand, args, { output: { type: 'string', short: 'o' } }, ['PATCH']);
     const out = requireOutput(revertCommand.name, values.output);
     const inverse = revertPatch(await readPatchFile(positionals[0]));
+    await checkOutput(revertCommand.name, out, positionals);
     await writePatchFile(out, inverse);
     io.stdout(`${patchSummary(inverse)} -> ${out}\n`);
     return 0;
