@@ -36,7 +36,7 @@ export async function main(argv: string[], io: CliIO, env: NodeJS.ProcessEnv = p
       return 0;
     }
     const command = COMMANDS.find((c) => c.name === name);
-    if (!command) throw new UserError(`unknown command '${name}' (run 'tensorscope --help' for the list)`);
+    if (!command) throw new UserError(`unknown command '${name}'; the commands are ${COMMANDS.map((c) => c.name).join(', ')} (tensorscope --help)`);
     if (args.includes('--help') || args.includes('-h')) {
       io.stdout(`usage: tensorscope ${command.usage}\n\n${command.summary}\n`);
       return 0;
