@@ -10,7 +10,7 @@ import { TILE_NO_VALUE, type DocumentEdit, type EditResult, type ElementInfo, ty
 import { debounce, h } from './dom';
 import { cleanHex, elementValue } from './editModel';
 import { formatInt, formatValue, spaceHex } from './format';
-import { cellAt, cellEdges, codeToValue, colorbarTicks, divergingScale, sequentialScale, tileToZ, type ColorMode } from './heatmapData';
+import { cellAt, cellEdges, codeToValue, colorbarTicks, divergingScale, sequentialScale, tileToZ, valueToCode, type ColorMode } from './heatmapData';
 import { isCancelled, type HostRpc } from './hostRpc';
 import { plotly, type PlotDiv } from './plotly';
 import { formatTensorRanges, viewCellToTensor, type DimSpec } from './sliceModel';
@@ -22,6 +22,10 @@ const MAX_SIDE = 16384; // the engine's limit on tile rows/cols
 const NO_VALUE_COLOR = '#8c8c8c';
 const HOVER_DEBOUNCE_MS = 50;
 const CACHE_LIMIT = 2000;
+/** Single-row views (1-D tensors, [1, n] slices): plot height, and the share of the plot area the colour strip keeps under the values' line. */
+const PROFILE_PLOT_HEIGHT = 320;
+const STRIP_DOMAIN = 0.16;
+const PROFILE_GAP = 0.06;
 
 /** What is shown: a tensor, a resolved slice view of it, and the slice as per-dim specs. */
 export interface HeatmapSubject {
@@ -50,6 +54,7 @@ export class HeatmapView {
   private readonly hoverBox: HTMLElement;
   private readonly hoverIndex: HTMLElement;
   private readonly hoverValue: HTMLElement;
+  private readonly hoverHint: HTMLElement;
   private readonly statusEl: HTMLElement;
   private readonly errorEl: HTMLElement;
   private readonly loading: HTMLElement;
@@ -71,6 +76,9 @@ export class HeatmapView {
   private colorMode: ColorMode;
   private base: Tile | undefined;
   private detail: Tile | undefined;
+  /** Single-row views: the values as a line over the strip, from tiles with their own min..max range (overview, zoomed). */
+  private profile: Tile | undefined;
+  private profileDetail: Tile | undefined;
   private plotted = false;
   private selected: { row: number; col: number } | undefined;
   private uirevision = 0;
@@ -104,14 +112,12 @@ export class HeatmapView {
     this.hoverIndex = h('span', { class: 'hover-index', 'data-testid': 'hover-index' });
     this.hoverValue = h('span', { class: 'hover-value', 'data-testid': 'hover-value' });
     this.hoverBox = h('div', { class: 'hover-box', 'data-testid': 'hover-box', hidden: true });
+    this.hoverHint = h('span', { class: 'muted', 'data-testid': 'hover-hint' }, 'Hover for exact values · click to select · drag to zoom, double-click to reset');
     this.statusEl = h('span', { class: 'muted heatmap-status', 'data-testid': 'heatmap-status' });
     this.errorEl = h('div', { class: 'error-line', 'data-testid': 'heatmap-error', hidden: true });
     this.loading = h('vscode-progress-bar', { class: 'heatmap-loading', hidden: true });
     this.selection = h('div', { class: 'selection', 'data-testid': 'selection', hidden: true });
     this.colorbar = h('div', { class: 'colorbar', 'data-testid': 'colorbar', hidden: true });
-    // Sits in the plot's right margin, spanning the plot area's height.
-    this.colorbar.style.top = `${MARGIN.t}px`;
-    this.colorbar.style.bottom = `${MARGIN.b}px`;
     const modeButton = (mode: ColorMode, label: string, title: string) => {
       const b = h('button', { class: 'seg', title, 'data-testid': `color-${mode}` }, label);
       b.addEventListener('click', () => this.setColorMode(mode));
@@ -144,9 +150,10 @@ export class HeatmapView {
         this.statusEl,
       ),
       this.errorEl,
+      // Above the plot, so what is under the mouse (or was clicked) is read where one looks.
+      h('div', { class: 'hover-line', 'data-testid': 'hover-line' }, this.hoverHint, this.hoverIndex, ' ', this.hoverValue),
       this.loading,
       h('div', { class: 'heatmap-area' }, this.plotDiv, this.colorbar, this.hoverBox, this.selectBox),
-      h('div', { class: 'hover-line' }, h('span', { class: 'muted' }, 'Hover: '), this.hoverIndex, ' ', this.hoverValue),
       this.selection,
     );
 
@@ -168,6 +175,8 @@ export class HeatmapView {
     this.subject = subject;
     this.base = undefined;
     this.detail = undefined;
+    this.profile = undefined;
+    this.profileDetail = undefined;
     this.selected = undefined;
     this.selectedRect = undefined;
     this.hovered = undefined;
@@ -177,14 +186,16 @@ export class HeatmapView {
     this.hideHoverBox();
     this.hoverIndex.textContent = '';
     this.hoverValue.textContent = '';
+    this.hoverHint.hidden = false;
     this.showError(undefined);
     this.setStale(false);
     this.element.hidden = false;
     // Which tensor clicks and hovers now refer to (before its tiles arrive); tests wait on it.
     this.element.dataset.tensor = subject.tensor.name;
-    // A view of a few rows (1-D tensors, [1, n]) gets a strip, not a full-height plot.
+    // One row (1-D tensors, [1, n]): the values as a line over a colour strip; a few rows: a low plot.
     const rows = subject.view.rows;
-    this.plotDiv.style.height = rows <= 8 ? `${MARGIN.t + MARGIN.b + Math.max(60, rows * 28)}px` : '';
+    this.plotDiv.classList.toggle('profile', hasProfile(subject));
+    this.plotDiv.style.height = hasProfile(subject) ? `${PROFILE_PLOT_HEIGHT}px` : rows <= 8 ? `${MARGIN.t + MARGIN.b + Math.max(60, rows * 28)}px` : '';
     void this.start();
   }
 
@@ -327,21 +338,27 @@ export class HeatmapView {
     const px = this.pixels();
     this.setLoading(true);
     try {
-      const tile = await this.rpc.request(
-        'tile',
-        {
-          tensor: subject.tensor.name,
-          slice: subject.view.slice,
-          viewport: { row0: 0, row1: subject.view.rows, col0: 0, col1: subject.view.cols },
-          maxRows: px.h,
-          maxCols: px.w,
-          range: this.colorMode === 'diverging' ? { kind: 'symmetric' } : { kind: 'auto' },
-        },
-        { signal: abort.signal },
-      );
+      const whole = { row0: 0, row1: subject.view.rows, col0: 0, col1: subject.view.cols };
+      const [tile, profile] = await Promise.all([
+        this.rpc.request(
+          'tile',
+          {
+            tensor: subject.tensor.name,
+            slice: subject.view.slice,
+            viewport: whole,
+            maxRows: px.h,
+            maxCols: px.w,
+            range: this.colorMode === 'diverging' ? { kind: 'symmetric' } : { kind: 'auto' },
+          },
+          { signal: abort.signal },
+        ),
+        this.loadProfile(subject, whole, px.w, abort.signal),
+      ]);
       if (abort.signal.aborted || this.subject !== subject) return;
       this.base = tile;
       this.detail = undefined;
+      this.profile = profile;
+      this.profileDetail = undefined;
       this.tilePixels = px;
       this.showError(undefined);
       await this.draw(!keepZoom);
@@ -351,6 +368,12 @@ export class HeatmapView {
     } finally {
       if (this.baseAbort === abort) this.setLoading(false);
     }
+  }
+
+  /** A single-row view's line: cell means over their own min..max (the finest codes), with min and max for a band where cells hold several elements. */
+  private async loadProfile(subject: HeatmapSubject, viewport: Viewport, maxCols: number, signal: AbortSignal): Promise<Tile | undefined> {
+    if (!hasProfile(subject)) return undefined;
+    return this.rpc.request('tile', { tensor: subject.tensor.name, slice: subject.view.slice, viewport, maxRows: 1, maxCols, range: { kind: 'auto' }, withMinMax: true }, { signal });
   }
 
   /** The view rows/cols visible in the plot now (clamped to the view). */
@@ -406,8 +429,9 @@ export class HeatmapView {
     this.detailAbort?.abort();
     const full = vp.row0 === 0 && vp.col0 === 0 && vp.row1 === subject.view.rows && vp.col1 === subject.view.cols;
     if (base.exact || full || vp.row1 <= vp.row0 || vp.col1 <= vp.col0) {
-      if (this.detail) {
+      if (this.detail || this.profileDetail) {
         this.detail = undefined;
+        this.profileDetail = undefined;
         await this.draw();
       }
       return;
@@ -417,13 +441,17 @@ export class HeatmapView {
     const px = this.pixels();
     this.setLoading(true);
     try {
-      const tile = await this.rpc.request(
-        'tile',
-        { tensor: subject.tensor.name, slice: subject.view.slice, viewport: vp, maxRows: px.h, maxCols: px.w, range: { kind: 'fixed', lo: base.lo, hi: base.hi } },
-        { signal: abort.signal },
-      );
+      const [tile, profile] = await Promise.all([
+        this.rpc.request(
+          'tile',
+          { tensor: subject.tensor.name, slice: subject.view.slice, viewport: vp, maxRows: px.h, maxCols: px.w, range: { kind: 'fixed', lo: base.lo, hi: base.hi } },
+          { signal: abort.signal },
+        ),
+        this.loadProfile(subject, vp, px.w, abort.signal),
+      ]);
       if (abort.signal.aborted || this.subject !== subject || this.base !== base) return;
       this.detail = tile;
+      this.profileDetail = profile;
       await this.draw();
     } catch (err) {
       if (!isCancelled(err) && !abort.signal.aborted) this.showError((err as Error).message);
@@ -448,13 +476,60 @@ export class HeatmapView {
     const traces: object[] = [];
     if (this.base) traces.push(this.trace(this.base));
     if (this.detail) traces.push(this.trace(this.detail));
+    const profile = this.profileDetail ?? this.profile;
+    if (profile) traces.push(...this.profileTraces(profile));
     // On a reset the old axis ranges must not decide the new view's ticks.
     this.resetPending = resetAxes;
     const layout = this.layout();
     this.resetPending = false;
     await Plotly.react(this.plotDiv, traces, layout, this.config());
+    if (resetAxes) this.rememberHomeView();
     this.drawColorbar();
     this.updateStatus();
+  }
+
+  /**
+   * What double-click and the mode bar's home button return to: the whole view. Plotly
+   * records it once, when the plot is made (empty, before any tile), and only for axes not
+   * autoranged plainly, so the reversed row axis went back to [-1, 4] instead of the view.
+   */
+  private rememberHomeView(): void {
+    const fl = this.plotDiv._fullLayout as unknown as Record<string, HomeAxis | undefined> | undefined;
+    for (const name of ['xaxis', 'yaxis', 'yaxis2']) {
+      const ax = fl?.[name];
+      if (!ax?.range) continue;
+      ax._rangeInitial0 = ax.range[0];
+      ax._rangeInitial1 = ax.range[1];
+      ax._autorangeInitial = ax.autorange;
+    }
+  }
+
+  /** A single-row view's values as a line (markers when few), with a min..max band where a cell holds several elements. */
+  private profileTraces(tile: Tile): object[] {
+    const t = themeColors();
+    const v = tile.viewport;
+    const xs: number[] = [];
+    const value = (codes: Uint8Array | undefined) => {
+      if (!codes) return undefined;
+      const out: (number | null)[] = [];
+      for (let j = 0; j < tile.cols; j++) out.push(codes[j] === TILE_NO_VALUE ? null : codeToValue(codes[j], tile.lo, tile.hi));
+      return out;
+    };
+    for (let j = 0; j < tile.cols; j++) {
+      const c0 = v.col0 + j * tile.cellCols;
+      const c1 = Math.min(c0 + tile.cellCols, v.col1);
+      xs.push((c0 + c1 - 1) / 2);
+    }
+    const common = { type: 'scatter', x: xs, xaxis: 'x', yaxis: 'y2', hoverinfo: 'none', showlegend: false, connectgaps: false };
+    const traces: object[] = [];
+    const lo = value(tile.min);
+    const hi = value(tile.max);
+    if (!tile.exact && lo && hi) {
+      traces.push({ ...common, y: hi, mode: 'lines', line: { width: 0, color: t.accent } });
+      traces.push({ ...common, y: lo, mode: 'lines', line: { width: 0, color: t.accent }, fill: 'tonexty', opacity: 0.3 });
+    }
+    traces.push({ ...common, y: value(tile.mean), mode: tile.cols <= 128 ? 'lines+markers' : 'lines', line: { width: 1.5, color: t.accent }, marker: { size: 4, color: t.accent } });
+    return traces;
   }
 
   private colorscale(): [number, string][] {
@@ -485,11 +560,17 @@ export class HeatmapView {
     const tile = this.base;
     this.colorbar.hidden = !tile;
     if (!tile) return;
+    // Beside the colour cells: the whole plot area's height, or a single-row view's strip.
+    const y = this.plotDiv._fullLayout?.yaxis;
+    this.colorbar.style.top = `${y ? y._offset : MARGIN.t}px`;
+    this.colorbar.style.height = y ? `${y._length}px` : '';
+    this.colorbar.style.bottom = y ? 'auto' : `${MARGIN.b}px`;
     const ramp = h('div', { class: 'colorbar-ramp' });
     ramp.style.background = `linear-gradient(to top, ${this.colorscale().map(([p, c]) => `${c} ${(p * 100).toFixed(1)}%`).join(', ')})`;
     // About one label per 45 px of bar.
     const barHeight = this.colorbar.clientHeight || 300;
-    const { tickvals, ticktext } = colorbarTicks(tile.lo, tile.hi, Math.max(2, Math.min(8, Math.floor(barHeight / 45))));
+    const { tickvals, ticktext } =
+      this.subject?.tensor.dtype === 'BOOL' ? boolTicks(tile.lo, tile.hi) : colorbarTicks(tile.lo, tile.hi, Math.max(2, Math.min(8, Math.floor(barHeight / 45))));
     const ticks = tickvals.map((code, i) => {
       const tick = h('div', { class: 'colorbar-tick' }, ticktext[i]);
       tick.style.bottom = `${(code / 254) * 100}%`;
@@ -504,23 +585,54 @@ export class HeatmapView {
     const t = themeColors();
     const s = this.subject;
     const axis = { showgrid: false, zeroline: false, ticks: 'outside', color: t.muted, tickfont: { color: t.foreground, size: 11 }, linecolor: t.border, showline: true, mirror: true };
-    const shapes: object[] = [];
+    // Cells without a value (NaN, or all-NaN blocks) are gaps: this colour shows through,
+    // distinct from every colour of both scales. A shape, not plot_bgcolor, which would also
+    // fill a single-row view's line plot.
+    const shapes: object[] = [{ type: 'rect', xref: 'x domain', yref: 'y domain', x0: 0, x1: 1, y0: 0, y1: 1, fillcolor: NO_VALUE_COLOR, line: { width: 0 }, layer: 'below' }];
+    // Outlines in the foreground colour over a wider one in the background colour: visible on every cell colour.
+    const outline = (x0: number, x1: number, y0: number, y1: number, width: number, dash?: string) =>
+      shapes.push({ type: 'rect', x0, x1, y0, y1, line: { color: t.background, width: width + 2 } }, { type: 'rect', x0, x1, y0, y1, line: { color: t.foreground, width, dash } });
     const r = this.selectedRect;
-    if (r) shapes.push({ type: 'rect', x0: r.col0 - 0.5, x1: r.col1 - 0.5, y0: r.row0 - 0.5, y1: r.row1 - 0.5, line: { color: t.foreground, width: 1.5, dash: 'dash' } });
-    if (this.selected) shapes.push({ type: 'rect', x0: this.selected.col - 0.5, x1: this.selected.col + 0.5, y0: this.selected.row - 0.5, y1: this.selected.row + 0.5, line: { color: t.foreground, width: 2 } });
+    if (r) outline(r.col0 - 0.5, r.col1 - 0.5, r.row0 - 0.5, r.row1 - 0.5, 1.5, 'dash');
+    const sel = this.selected;
+    if (sel) outline(sel.col - 0.5, sel.col + 0.5, sel.row - 0.5, sel.row + 0.5, 2);
+    const profile = s && hasProfile(s);
+    if (profile && sel) shapes.push({ type: 'line', xref: 'x', yref: 'y2 domain', x0: sel.col, x1: sel.col, y0: 0, y1: 1, line: { color: t.foreground, width: 1, dash: 'dot' } });
+    const rowAxis = profile
+      ? // The strip under the line: one row, nothing to label or zoom vertically.
+        { ...axis, domain: [0, STRIP_DOMAIN], showticklabels: false, ticks: '', fixedrange: true, autorange: 'reversed' }
+      : { ...axis, ...this.ticks('y'), title: { text: s && s.view.rowDim >= 0 ? `dim ${s.view.rowDim}` : '', font: { size: 11, color: t.muted }, standoff: 4 }, autorange: 'reversed' };
+    const bool = s?.tensor.dtype === 'BOOL';
+    const valueAxis = profile
+      ? {
+          yaxis2: {
+            ...axis,
+            domain: [STRIP_DOMAIN + PROFILE_GAP, 1],
+            anchor: 'x',
+            showgrid: true,
+            gridcolor: t.border,
+            autorange: true,
+            ...(bool ? { tickmode: 'array', tickvals: [0, 1], ticktext: ['false', 'true'] } : {}),
+            title: { text: 'value', font: { size: 11, color: t.muted }, standoff: 4 },
+          },
+        }
+      : {};
     return {
       autosize: true,
       margin: MARGIN,
       paper_bgcolor: 'rgba(0,0,0,0)',
-      // Cells without a value (NaN, or all-NaN blocks) are gaps: this colour shows through,
-      // distinct from every colour of both scales.
-      plot_bgcolor: NO_VALUE_COLOR,
+      plot_bgcolor: 'rgba(0,0,0,0)',
       font: { color: t.foreground, family: t.fontFamily, size: 11 },
       // Element indices: x = column, y = row growing downwards like a matrix.
-      xaxis: { ...axis, ...this.ticks('x'), title: { text: s && s.view.colDim >= 0 ? `dim ${s.view.colDim}` : '', font: { size: 11, color: t.muted }, standoff: 4 }, autorange: true },
-      yaxis: { ...axis, ...this.ticks('y'), title: { text: s && s.view.rowDim >= 0 ? `dim ${s.view.rowDim}` : '', font: { size: 11, color: t.muted }, standoff: 4 }, autorange: 'reversed' },
+      xaxis: { ...axis, ...this.ticks('x'), title: { text: s && s.view.colDim >= 0 ? `dim ${s.view.colDim}` : '', font: { size: 11, color: t.muted }, standoff: 4 },
+        // The line's markers would pad an autorange beyond the strip's cells.
+        ...(profile ? { autorange: false, range: [-0.5, s.view.cols - 0.5] } : { autorange: true }) },
+      yaxis: rowAxis,
+      ...valueAxis,
       dragmode: this.tool === 'zoom' ? 'zoom' : false,
       hovermode: false,
+      // Plotly's default mode bar is a grey box, dark on dark and faint on light themes.
+      modebar: { bgcolor: 'rgba(0,0,0,0)', color: t.muted, activecolor: t.foreground },
       shapes,
       uirevision: this.uirevision,
     };
@@ -532,7 +644,10 @@ export class HeatmapView {
       showTips: false,
       scrollZoom: true,
       doubleClick: 'reset',
-      modeBarButtonsToRemove: ['toImage', 'select2d', 'lasso2d', 'autoScale2d'],
+      // Nothing leaves this machine: no "Share chart..." upload button (plotly shows one by default).
+      showSendToCloud: false,
+      // Hover is ours (hovermode off): plotly's hover and spike-line toggles would do nothing.
+      modeBarButtonsToRemove: ['toImage', 'sendChartToCloud', 'select2d', 'lasso2d', 'autoScale2d', 'toggleSpikelines', 'hoverClosestCartesian', 'hoverCompareCartesian'],
     };
   }
 
@@ -546,7 +661,7 @@ export class HeatmapView {
     if (gaps) {
       const swatch = h('span', { class: 'swatch' });
       swatch.style.background = NO_VALUE_COLOR;
-      this.statusEl.append(' · ', swatch, ' no value (NaN)');
+      this.statusEl.append(' · ', swatch, ' not finite (NaN, ±Inf)');
     }
   }
 
@@ -568,15 +683,19 @@ export class HeatmapView {
     const s = this.subject;
     if (!fl || !s || !this.base) return undefined;
     const rect = this.plotDiv.getBoundingClientRect();
+    // A single-row view: anywhere over the line or the strip is that column's element.
+    const profile = hasProfile(s);
+    const top = profile ? fl._size.t : fl.yaxis._offset;
+    const height = profile ? fl._size.h : fl.yaxis._length;
     let px = ev.clientX - rect.left - fl.xaxis._offset;
-    let py = ev.clientY - rect.top - fl.yaxis._offset;
+    let py = ev.clientY - rect.top - top;
     if (clamp) {
       px = Math.min(Math.max(px, 0), fl.xaxis._length);
-      py = Math.min(Math.max(py, 0), fl.yaxis._length);
+      py = Math.min(Math.max(py, 0), height);
     }
-    if (px < 0 || py < 0 || px > fl.xaxis._length || py > fl.yaxis._length) return undefined;
+    if (px < 0 || py < 0 || px > fl.xaxis._length || py > height) return undefined;
     let col = Math.round(fl.xaxis.p2d(px));
-    let row = Math.round(fl.yaxis.p2d(py));
+    let row = profile ? 0 : Math.round(fl.yaxis.p2d(py));
     if (clamp) {
       col = Math.min(Math.max(col, 0), s.view.cols - 1);
       row = Math.min(Math.max(row, 0), s.view.rows - 1);
@@ -653,6 +772,7 @@ export class HeatmapView {
   }
 
   private showHoverText(index: string, value: string, pending: boolean): void {
+    this.hoverHint.hidden = true;
     this.hoverIndex.textContent = index;
     this.hoverValue.textContent = value;
     this.hoverValue.dataset.pending = String(pending);
@@ -768,6 +888,27 @@ export class HeatmapView {
       message,
     );
   }
+}
+
+/** Axis fields plotly keeps for its reset (double-click, home button); see rememberHomeView. */
+interface HomeAxis {
+  range?: [number, number];
+  autorange?: unknown;
+  _rangeInitial0?: number;
+  _rangeInitial1?: number;
+  _autorangeInitial?: unknown;
+}
+
+/** One row of several columns: drawn as a line over a colour strip. */
+function hasProfile(s: HeatmapSubject): boolean {
+  return s.view.rows === 1 && s.view.cols > 1;
+}
+
+/** A BOOL view's colour bar: false and true where they are on the bar (one label when all equal). */
+function boolTicks(lo: number, hi: number): { tickvals: number[]; ticktext: string[] } {
+  if (!(hi > lo)) return { tickvals: [0], ticktext: [lo === 0 ? 'false' : 'true'] };
+  const ticks = ([[0, 'false'], [1, 'true']] as const).map(([v, text]) => ({ code: valueToCode(v, lo, hi), text })).filter((t) => t.code >= -0.5 && t.code <= 254.5);
+  return { tickvals: ticks.map((t) => t.code), ticktext: ticks.map((t) => t.text) };
 }
 
 function clampSide(px: number): number {

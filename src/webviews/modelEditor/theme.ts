@@ -4,6 +4,7 @@
 export interface ThemeColors {
   dark: boolean;
   foreground: string;
+  background: string;
   muted: string;
   border: string;
   accent: string;
@@ -18,6 +19,7 @@ export function themeColors(): ThemeColors {
   return {
     dark,
     foreground: v('--vscode-editor-foreground', dark ? '#cccccc' : '#333333'),
+    background: v('--vscode-editor-background', dark ? '#1e1e1e' : '#ffffff'),
     muted: v('--vscode-descriptionForeground', dark ? '#9d9d9d' : '#717171'),
     border: v('--vscode-panel-border', dark ? '#444444' : '#d0d0d0'),
     accent: v('--vscode-focusBorder', '#0078d4'),
