@@ -3,6 +3,7 @@
 
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import type { VscodeProgressBar } from '@vscode-elements/elements/dist/vscode-progress-bar/vscode-progress-bar.js';
+import type { DType } from '../../shared/dtypes';
 import type { TensorInfo, TensorStats } from '../../shared/protocol';
 import { h } from './dom';
 import { formatInt, formatValue } from './format';
@@ -20,12 +21,29 @@ export class StatsView {
   private readonly histogram: HTMLDivElement;
   private abort: AbortController | undefined;
   private stats: TensorStats | undefined;
+  private dtype: DType | undefined;
+  /** Counts on a log axis: a few outliers' bins stay visible beside the bulk. */
+  private logCounts = false;
+  private readonly logButton: HTMLButtonElement;
 
   constructor(private readonly rpc: HostRpc) {
     this.progress = h('vscode-progress-bar', { class: 'stats-progress', 'data-testid': 'stats-progress' }) as VscodeProgressBar;
     this.body = h('div', { class: 'stats-body' });
     this.histogram = h('div', { class: 'histogram', 'data-testid': 'histogram' }) as HTMLDivElement;
-    this.element = h('section', { class: 'stats', 'data-testid': 'stats' }, h('h3', {}, 'Statistics'), this.progress, this.body, this.histogram);
+    this.logButton = h('button', { class: 'seg', 'aria-pressed': 'false', 'data-testid': 'histogram-log', title: 'Histogram counts on a logarithmic axis (shows rare values beside the bulk)' }, 'Log counts');
+    this.logButton.addEventListener('click', () => {
+      this.logCounts = !this.logCounts;
+      this.logButton.setAttribute('aria-pressed', String(this.logCounts));
+      this.refresh();
+    });
+    this.element = h(
+      'section',
+      { class: 'stats', 'data-testid': 'stats' },
+      h('div', { class: 'stats-header' }, h('h3', {}, 'Statistics'), h('span', { class: 'segmented' }, this.logButton)),
+      this.progress,
+      this.body,
+      this.histogram,
+    );
   }
 
   /** Start computing statistics for a tensor, cancelling the previous run. */
@@ -34,6 +52,7 @@ export class StatsView {
     const abort = new AbortController();
     this.abort = abort;
     this.stats = undefined;
+    this.dtype = tensor.dtype;
     this.body.replaceChildren(h('div', { class: 'muted' }, 'Computing…'));
     this.histogram.hidden = true;
     this.progress.hidden = false;
@@ -78,6 +97,14 @@ export class StatsView {
   private render(s: TensorStats): void {
     const cell = (label: string, value: string, testid: string) =>
       h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, label), h('span', { class: 'stat-value', 'data-testid': testid }, value));
+    if (this.dtype === 'BOOL') {
+      // Counts say it all: min/max/quantiles of 0s and 1s would not.
+      const trues = s.numel - s.zeros;
+      const share = s.numel ? ` (${Number(((100 * trues) / s.numel).toFixed(2))}%)` : '';
+      this.body.replaceChildren(h('div', { class: 'stat-grid' }, cell('true', `${formatInt(trues)}${share}`, 'stat-true'), cell('false', formatInt(s.zeros), 'stat-false'), cell('elements', formatInt(s.numel), 'stat-numel')));
+      void this.drawHistogram(s);
+      return;
+    }
     const grid = h(
       'div',
       { class: 'stat-grid' },
@@ -102,39 +129,48 @@ export class StatsView {
 
   private async drawHistogram(s: TensorStats): Promise<void> {
     const { counts, min, max } = s.histogram;
-    if (counts.length === 0 || !counts.some((c) => c > 0)) {
+    const bool = this.dtype === 'BOOL';
+    if (bool ? s.numel === 0 : counts.length === 0 || !counts.some((c) => c > 0)) {
       this.histogram.hidden = true;
       return;
     }
     this.histogram.hidden = false;
     const Plotly = await plotly();
-    const width = (max - min) / counts.length;
-    const centres = counts.map((_, i) => min + (i + 0.5) * width);
-    const lefts = counts.map((_, i) => formatValue(min + i * width));
-    const rights = counts.map((_, i) => formatValue(min + (i + 1) * width));
     const t = themeColors();
-    await Plotly.react(
-      this.histogram,
-      [
-        {
+    const width = (max - min) / counts.length;
+    const bars = bool
+      ? // Two bars, false and true, however the engine binned the 0s and 1s.
+        { type: 'bar', x: ['false', 'true'], y: [s.zeros, s.numel - s.zeros], hovertemplate: '%{x}: %{y}<extra></extra>', marker: { color: t.accent } }
+      : {
           type: 'bar',
-          x: centres,
+          x: counts.map((_, i) => min + (i + 0.5) * width),
           y: counts,
           width: counts.map(() => width || 1),
-          customdata: counts.map((_, i) => [lefts[i], rights[i]]),
+          customdata: counts.map((_, i) => [formatValue(min + i * width), formatValue(min + (i + 1) * width)]),
           hovertemplate: '[%{customdata[0]}, %{customdata[1]}): %{y}<extra></extra>',
           marker: { color: t.accent },
-        },
-      ],
+        };
+    const title = (text: string) => ({ text, font: { size: 11, color: t.muted }, standoff: 2 });
+    await Plotly.react(
+      this.histogram,
+      [bars],
       {
-        height: 140,
-        margin: { l: 48, r: 12, t: 6, b: 28 },
+        height: 160,
+        margin: { l: 56, r: 12, t: 6, b: 40 },
         paper_bgcolor: 'rgba(0,0,0,0)',
         plot_bgcolor: 'rgba(0,0,0,0)',
         font: { color: t.foreground, family: t.fontFamily, size: 11 },
-        xaxis: { gridcolor: t.border, zeroline: false, exponentformat: 'e' },
-        yaxis: { gridcolor: t.border, zeroline: false, rangemode: 'tozero', fixedrange: true },
-        bargap: 0,
+        xaxis: { gridcolor: t.border, zeroline: false, exponentformat: 'e', title: title(bool ? '' : 'value'), fixedrange: bool },
+        // Zero counts have no place on a log axis: their bars are simply absent there.
+        yaxis: {
+          gridcolor: t.border,
+          zeroline: false,
+          fixedrange: true,
+          title: title('elements'),
+          // Whole counts: decades on a log axis, no 0.5 ticks when a few elements per bin.
+          ...(this.logCounts ? { type: 'log', dtick: 1 } : { type: 'linear', rangemode: 'tozero', ...(Math.max(...(bars.y as number[])) < 5 ? { dtick: 1 } : {}) }),
+        },
+        bargap: bool ? 0.4 : 0,
         hoverlabel: { font: { family: t.fontFamily } },
       },
       { displayModeBar: false, responsive: true },
