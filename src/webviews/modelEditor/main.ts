@@ -23,10 +23,13 @@ class ModelEditorApp {
     this.panel = new TensorPanel(rpc, info, state.colorMode ?? 'diverging');
     this.tree = new TreeView(
       info.tensors,
+      info.files.length,
       (index) => this.open(info.tensors[index].name),
       (filter) => saveViewState({ filter }),
     );
-    const split = h('vscode-split-layout', { class: 'split', 'initial-handle-position': '320px', 'fixed-pane': 'start', 'min-start': '160px', 'min-end': '320px' });
+    // The tree takes about a third of a narrow editor, at most 320 px of a wide one.
+    const treeWidth = Math.round(Math.max(180, Math.min(320, window.innerWidth * 0.3)));
+    const split = h('vscode-split-layout', { class: 'split', 'initial-handle-position': `${treeWidth}px`, 'fixed-pane': 'start', 'min-start': '160px', 'min-end': '320px' });
     this.tree.element.slot = 'start';
     this.panel.element.slot = 'end';
     split.append(this.tree.element, this.panel.element);

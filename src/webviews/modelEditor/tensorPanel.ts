@@ -122,8 +122,8 @@ export class TensorPanel {
     const bytes = tensorBytes(t);
     const row = (label: string, value: string, testid: string) => h('div', { class: 'stat' }, h('span', { class: 'stat-label' }, label), h('span', { class: 'stat-value', 'data-testid': testid }, value));
     this.header.replaceChildren(
-      h('h2', { class: 'tensor-name', 'data-testid': 'tensor-name', title: t.name }, t.name),
-      projectRowsButton(t),
+      // The button beside the name, so what follows does not move between 2-D and other tensors.
+      h('div', { class: 'tensor-title' }, h('h2', { class: 'tensor-name', 'data-testid': 'tensor-name', title: t.name }, t.name), projectRowsButton(t)),
       h(
         'div',
         { class: 'info-grid' },
@@ -132,7 +132,7 @@ export class TensorPanel {
         row('elements', formatInt(elementCount(t.shape)), 'tensor-numel'),
         row('size', formatBytes(bytes), 'tensor-bytes'),
         row('file', fileName, 'tensor-file'),
-        row('bytes', `${formatInt(t.fileOffset)} – ${formatInt(t.fileOffset + bytes)} (${formatInt(bytes)} B)`, 'tensor-range'),
+        row('byte range', `${formatInt(t.fileOffset)} – ${formatInt(t.fileOffset + bytes)}`, 'tensor-range'),
       ),
     );
   }

@@ -24,6 +24,7 @@ export class TreeView {
   private readonly treeEl: HTMLElement;
   private readonly filterEl: VscodeTextfield;
   private readonly countEl: HTMLElement;
+  private readonly noMatch: HTMLElement;
   /** Visible node ids under the current filter (null: no filter). */
   private visible: Set<number> | null = null;
   /** Rows that exist, by node id. */
@@ -34,6 +35,8 @@ export class TreeView {
 
   constructor(
     private readonly tensors: readonly TensorInfo[],
+    /** Files the model is stored in (shards). */
+    private readonly fileCount: number,
     private readonly onSelect: (tensorIndex: number) => void,
     private readonly onFilter: (query: string) => void,
   ) {
@@ -45,8 +48,9 @@ export class TreeView {
     }) as VscodeTextfield;
     this.filterEl.append(h('span', { slot: 'content-before', class: 'codicon codicon-filter filter-icon' }));
     this.countEl = h('div', { class: 'tree-count', 'data-testid': 'tree-count' });
+    this.noMatch = h('div', { class: 'tree-empty muted', 'data-testid': 'tree-empty', hidden: true });
     this.treeEl = h('vscode-tree', { 'data-testid': 'tensor-tree', 'indent-guides': 'onHover' });
-    this.element = h('div', { class: 'tree-pane' }, h('div', { class: 'tree-filter' }, this.filterEl), this.countEl, h('div', { class: 'tree-scroll' }, this.treeEl));
+    this.element = h('div', { class: 'tree-pane' }, h('div', { class: 'tree-filter' }, this.filterEl), this.countEl, h('div', { class: 'tree-scroll' }, this.noMatch, this.treeEl));
 
     const applyFilter = debounce(() => this.setFilter(this.filterEl.value), 120);
     this.filterEl.addEventListener('input', applyFilter);
@@ -82,7 +86,9 @@ export class TreeView {
     const total = this.tree.nodes[ROOT];
     this.countEl.textContent = result
       ? `${result.matches} of ${total.tensorCount} tensors match`
-      : `${total.tensorCount} tensors · ${formatCount(total.params)} parameters · ${formatBytes(total.bytes)}`;
+      : `${total.tensorCount} tensors · ${formatCount(total.params)} parameters · ${formatBytes(total.bytes)}${this.fileCount > 1 ? ` in ${this.fileCount} files` : ''}`;
+    this.noMatch.hidden = !result || result.matches > 0;
+    this.noMatch.textContent = `No tensor name matches “${query}”. Esc clears the filter.`;
     this.onFilter(query);
   }
 
