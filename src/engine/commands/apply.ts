@@ -18,7 +18,8 @@ export const applyCommand: Command = {
     const [basePath, patchPath] = positionals;
     const patch = await readPatchFile(patchPath);
     // OUT may be BASE: the patched model replaces it atomically, and only when the patch fits.
-    await checkOutput(applyCommand.name, out, [patchPath]);
+    // A sharded BASE gives a folder: atomicWrite says whether one in the way may be replaced.
+    await checkOutput(applyCommand.name, out, [patchPath], { folderOk: true });
     const only = typeof values.only === 'string' ? values.only : undefined;
     const result = await applyPatch(basePath, patch, out, { only });
     if (!result.written) {
