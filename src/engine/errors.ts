@@ -20,3 +20,13 @@ export class CancelledError extends Error {
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new CancelledError();
 }
+
+/** Runs `work`; a UserError from it gets `prefix: ` in front, to name the file or tensor it concerns. */
+export async function withErrorPrefix<T>(prefix: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof UserError) throw new UserError(`${prefix}: ${err.message}`, err.code);
+    throw err;
+  }
+}

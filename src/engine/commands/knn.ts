@@ -2,6 +2,7 @@
 // k nearest other rows of every row of a 2-D tensor. OUT: indices [N, k] I64 (nearest first,
 // ties by lower index) and distances [N, k] F32 (Euclidean, or 1 - cosine similarity).
 import { resolve } from 'node:path';
+import { withErrorPrefix } from '../errors';
 import { integerOption, parseCommandArgs } from './args';
 import type { Command } from './command';
 import { metricOption, requireOutput } from './umap';
@@ -28,11 +29,14 @@ export const knnCommand: Command = {
     const { terminalProgress } = await import('../projection/cliProgress');
     const progress = terminalProgress('knn');
     try {
+      let label = '';
       const rows = await withModel(input, async (m) => {
         await checkOutput(knnCommand.name, out, modelFiles(m));
-        return readAllRows(tensorSource(m, tensor));
+        const source = tensorSource(m, tensor);
+        label = source.label;
+        return readAllRows(source);
       });
-      const knn = await nearestNeighbors(rows, k, metric, progress);
+      const knn = await withErrorPrefix(`knn: ${label}`, () => nearestNeighbors(rows, k, metric, progress));
       const indices = BigInt64Array.from(knn.indices, (v) => BigInt(v));
       await writeSafetensors(
         resolve(out),

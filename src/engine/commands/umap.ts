@@ -2,7 +2,7 @@
 // 2-D tensor's rows; OUT holds `embedding` [N, components] F32 and the projection model
 // (see projection/store.ts), so new rows can be placed in it later.
 import { resolve } from 'node:path';
-import { UserError } from '../errors';
+import { UserError, withErrorPrefix } from '../errors';
 import { integerOption, numberOption, parseCommandArgs } from './args';
 import type { Command } from './command';
 import { checkOutput, modelFiles } from './output';
@@ -50,7 +50,8 @@ export const umapCommand: Command = {
     try {
       const projection = await withModel(input, async (model) => {
         await checkOutput(umapCommand.name, out, modelFiles(model));
-        return fitProjection(tensorSource(model, tensor), options, progress);
+        const source = tensorSource(model, tensor);
+        return withErrorPrefix(`umap: ${source.label}`, () => fitProjection(source, options, progress));
       });
       await saveProjection(resolve(out), projection, { source_tensor: tensor });
       progress.done();
