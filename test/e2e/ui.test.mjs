@@ -11,6 +11,16 @@ import { makeWorkspace } from './workspace.mjs';
 const MODEL = 'tiny-llama.safetensors';
 const TENSOR = 'model.layers.0.self_attn.q_proj.weight';
 const COMMAND_TITLE = 'Tensorscope: Open Sharded Model';
+const NORM = 'model.layers.0.input_layernorm.weight';
+
+/** Polls `check` (async, truthy when done) until it holds; fails with `what` after 15 s. */
+async function until(check, what) {
+  const deadline = Date.now() + 15_000;
+  while (!(await check())) {
+    assert.ok(Date.now() < deadline, `timed out waiting: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 const session = vscodeSession('ui');
 const { dir, screenshot, step, webview, runCommand, quickOpen } = session;
@@ -103,6 +113,52 @@ describe('model editor in VS Code (code-server + Chromium)', { timeout: 300_000 
     assert.equal(Number(text), fromCli.values[0], `hover ${index} = ${text}, CLI says ${fromCli.values[0]}`);
   });
 
+  step('double-click after a zoom shows the whole heatmap again; the mode bar has no upload button', async () => {
+    const wv = webview();
+    const plot = wv.locator('[data-testid="heatmap-plot"]');
+    const yTicks = () => plot.locator('.ytick text').allTextContents();
+    assert.ok((await yTicks()).includes('250'), `rows 0..255 shown: ${await yTicks()}`);
+    const area = await plot.locator('.nsewdrag').first().boundingBox();
+    await page.mouse.move(area.x + area.width * 0.2, area.y + area.height * 0.2);
+    await page.mouse.down();
+    await page.mouse.move(area.x + area.width * 0.4, area.y + area.height * 0.4, { steps: 8 });
+    await page.mouse.up();
+    await until(async () => !(await yTicks()).includes('250'), 'zoomed in');
+    await page.mouse.dblclick(area.x + area.width * 0.5, area.y + area.height * 0.5);
+    // Plotly's reset went back to the empty first plot's row range (-1..4) before.
+    await until(async () => (await yTicks()).includes('250') && (await yTicks()).includes('0'), 'whole view after double-click');
+    assert.ok(!(await yTicks()).some((t) => t.startsWith('−') || t.startsWith('-')), `no negative rows: ${await yTicks()}`);
+    await screenshot('zoom-reset');
+    // Nothing leaves the machine: plotly's "Share chart..." button is not there.
+    const titles = await plot.locator('.modebar-btn').evaluateAll((els) => els.map((e) => e.getAttribute('data-title')));
+    assert.deepEqual(titles, ['Zoom', 'Pan', 'Zoom in', 'Zoom out', 'Reset axes']);
+  });
+
+  step('a 1-D tensor shows its values as a line over the colour strip; hovering the line reads the CLI’s value', async () => {
+    const wv = webview();
+    const file = join(workspace, 'models', MODEL);
+    await wv.locator('[data-testid="tree-filter"] input').fill('input_layernorm');
+    await wv.locator(`vscode-tree-item[data-tensor="${NORM}"] .row-label`).click();
+    await wv.locator('[data-testid="heatmap-status"]', { hasText: '1 × 256 · exact values' }).waitFor({ timeout: 30_000 });
+    const plot = wv.locator('[data-testid="heatmap-plot"]');
+    // The line: one point per element, plotted against a 'value' axis.
+    await plot.locator('.scatterlayer .trace').first().waitFor();
+    assert.equal(await plot.locator('.scatterlayer .trace .point').count(), 0, '256 elements: a plain line, no markers');
+    assert.ok((await plot.locator('.g-y2title').textContent()).includes('value'));
+    const box = await plot.boundingBox();
+    const hoverValue = wv.locator('[data-testid="hover-value"][data-pending="false"]');
+    assert.ok(await wv.locator('[data-testid="hover-hint"]').isVisible(), 'a hint before the first hover');
+    // High over the line, far above the strip: still the element of that column.
+    await plot.hover({ position: { x: box.width * 0.55, y: box.height * 0.3 } });
+    await hoverValue.waitFor({ timeout: 10_000 });
+    const index = await wv.locator('[data-testid="hover-index"]').innerText();
+    assert.match(index, /^\[\d+\]$/);
+    const fromCli = JSON.parse(cli('slice', file, NORM, index, '--json'));
+    assert.equal(Number(await hoverValue.innerText()), fromCli.values[0]);
+    assert.equal(await wv.locator('[data-testid="hover-hint"]').isVisible(), false);
+    await screenshot('one-d-line');
+  });
+
   step('shows a one-line error for a malformed file, and the next model still opens', async () => {
     await runCommand('View: Close All Editors');
     await quickOpen('bad_json.safetensors');
@@ -117,5 +173,23 @@ describe('model editor in VS Code (code-server + Chromium)', { timeout: 300_000 
     await quickOpen('conv-net.safetensors');
     await webview().locator('vscode-tree-item', { hasText: 'features' }).first().waitFor({ timeout: 30_000 });
     await screenshot('after-malformed');
+  });
+
+  step('a BOOL tensor: true/false counts from the CLI’s statistics, a false/true colour bar', async () => {
+    await runCommand('View: Close All Editors');
+    await quickOpen('quantized.safetensors');
+    const wv = webview();
+    const MASK = 'model.attention_mask';
+    await wv.locator('[data-testid="tree-filter"] input').fill('attention_mask');
+    await wv.locator(`vscode-tree-item[data-tensor="${MASK}"] .row-label`).click();
+    const stats = JSON.parse(cli('stats', join(workspace, 'models', 'quantized.safetensors'), MASK, '--json'));
+    const trues = stats.numel - stats.zeros;
+    await wv.locator('[data-testid="stat-true"]').waitFor({ timeout: 30_000 });
+    assert.equal((await wv.locator('[data-testid="stat-true"]').innerText()).replace(/ \(.*\)$/, '').replace(/\D/g, ''), String(trues));
+    assert.equal((await wv.locator('[data-testid="stat-false"]').innerText()).replace(/\D/g, ''), String(stats.zeros));
+    assert.equal(await wv.locator('[data-testid="stat-quantiles"]').count(), 0, 'no quantiles of 0s and 1s');
+    await until(async () => (await wv.locator('[data-testid="colorbar"] .colorbar-tick').allInnerTexts()).join() === 'false,true', 'false/true colour bar');
+    await wv.locator('[data-testid="stats"]').scrollIntoViewIfNeeded();
+    await screenshot('bool-stats');
   });
 });
