@@ -8,6 +8,10 @@ import * as ort from 'onnxruntime-node';
 
 export type Provider = 'cuda' | 'webgpu' | 'cpu';
 
+// The runtime's own warnings (e.g. that it could not store its telemetry id) would be extra
+// stderr lines of the CLI; errors still surface as exceptions.
+ort.env.logLevel = 'error';
+
 let chosen: { provider: Provider; note: string } | undefined;
 const sessions = new Map<string, Promise<ort.InferenceSession>>();
 

@@ -134,6 +134,8 @@ async function openSafetensorsFile(path: string): Promise<OpenFile> {
   try {
     handle = await fs.open(path, 'r');
   } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw new UserError(`${path}: permission denied`);
     throw new UserError(`${name}: cannot open: ${(e as Error).message}`);
   }
   try {
