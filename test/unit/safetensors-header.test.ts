@@ -51,6 +51,12 @@ describe('rule 2: header too large', () => {
     rejects(rawSafetensors('{}', 0, (1n << 64n) - 1n), 'header_too_large');
     rejects(rawSafetensors('{}', 0, 1n << 53n), 'header_too_large');
   });
+  test('a file that is not safetensors at all (no JSON after the length) says so', () => {
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52]);
+    assert.match(rejects(png, 'header_too_large'), /\(header too large\); this does not look like a \.safetensors file$/);
+    const text = new TextEncoder().encode('hello, this is a text file\n');
+    assert.match(rejects(text, 'header_too_large'), /this does not look like a \.safetensors file$/);
+  });
   test('N = 100,000,000 exactly is not too large (it fails the length check instead)', () => {
     rejects(rawSafetensors('{}', 0, 100_000_000n), 'invalid_header_length');
   });

@@ -92,16 +92,18 @@ export function readHeaderLength(fileName: string, prefix: Uint8Array, fileSize:
     );
   }
   const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
+  // A safetensors header is JSON right after the length: without a '{' there, say what the file likely is.
+  const hint = prefix.length > 8 && prefix[8] !== 0x7b ? '; this does not look like a .safetensors file' : '';
   if (n > BigInt(MAX_HEADER_LENGTH)) {
     throw new SafetensorsError(
       'header_too_large',
-      `${fileName}: header length ${n} exceeds ${MAX_HEADER_LENGTH} bytes (header too large)`,
+      `${fileName}: header length ${n} exceeds ${MAX_HEADER_LENGTH} bytes (header too large)${hint}`,
     );
   }
   if (8n + n > BigInt(fileSize)) {
     throw new SafetensorsError(
       'invalid_header_length',
-      `${fileName}: header length ${n} runs past the end of the ${fileSize}-byte file (invalid header length)`,
+      `${fileName}: header length ${n} runs past the end of the ${fileSize}-byte file (invalid header length)${hint}`,
     );
   }
   return Number(n);

@@ -143,12 +143,14 @@ async function openSafetensorsFile(path: string): Promise<OpenFile> {
     // an asynchronous call is a thread-pool round trip that costs more than parsing a
     // 1000-tensor header (parsing blocks for longer than reading anyway).
     const size = fsSync.fstatSync(handle.fd).size;
-    const first = new Uint8Array(Math.min(8, size));
+    // 9 bytes: the length and the header's first character (an error can then tell a file
+    // that is not safetensors at all).
+    const first = new Uint8Array(Math.min(9, size));
     readFullySync(handle.fd, name, first, 0);
     const headerLength = readHeaderLength(name, first, size);
     const prefix = new Uint8Array(8 + headerLength);
-    prefix.set(first);
-    readFullySync(handle.fd, name, prefix.subarray(8), 8);
+    prefix.set(first.subarray(0, Math.min(first.length, prefix.length)));
+    if (prefix.length > first.length) readFullySync(handle.fd, name, prefix.subarray(first.length), first.length);
     return { path, size, handle, header: parseHeader(name, prefix, size) };
   } catch (e) {
     await handle.close().catch(() => {});
