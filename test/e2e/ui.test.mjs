@@ -52,6 +52,9 @@ describe('model editor in VS Code (code-server + Chromium)', { timeout: 300_000 
     await assert.doesNotReject(count.filter({ hasText: /tensors/ }).waitFor());
     const tensors = JSON.parse(cli('inspect', join(workspace, 'models', MODEL), '--json')).tensors;
     assert.match(await count.innerText(), new RegExp(`^${tensors.length} tensors`));
+    // Before a tensor is picked: the model's data types, as the CLI lists them.
+    const dtypes = await webview().locator('[data-testid="overview-dtypes"] td:first-child').allInnerTexts();
+    assert.deepEqual(dtypes.sort(), [...new Set(tensors.map((t) => t.dtype))].sort());
     await screenshot('model-opened');
   });
 

@@ -8,7 +8,7 @@ import { h } from './dom';
 import { EditBar } from './editBar';
 import { byteOfElement, unitOf } from './editModel';
 import { HexView } from './hexView';
-import { formatBytes, formatInt, formatShape } from './format';
+import { formatBytes, formatCount, formatInt, formatShape } from './format';
 import { HeatmapView } from './heatmapView';
 import type { ColorMode } from './heatmapData';
 import { isCancelled, saveViewState, type HostRpc } from './hostRpc';
@@ -55,7 +55,7 @@ export class TensorPanel {
       },
     });
     this.hex = new HexView(rpc, edit);
-    this.empty = h('div', { class: 'panel-empty muted', 'data-testid': 'panel-empty' }, 'Select a tensor in the tree to see its values.');
+    this.empty = modelOverview(info);
     // Values first: the heatmap is what one opens a tensor for; statistics follow.
     this.body = h(
       'div',
@@ -161,6 +161,34 @@ export class TensorPanel {
       this.heatmap.setStale(true);
     }
   }
+}
+
+/** Before a tensor is selected: what the model holds (by dtype, per file, its metadata) and what to do next. */
+function modelOverview(info: ModelInfo): HTMLElement {
+  const byDtype = new Map<string, { tensors: number; elements: number; bytes: number }>();
+  for (const t of info.tensors) {
+    const d = byDtype.get(t.dtype) ?? { tensors: 0, elements: 0, bytes: 0 };
+    d.tensors++;
+    d.elements += elementCount(t.shape);
+    d.bytes += tensorBytes(t);
+    byDtype.set(t.dtype, d);
+  }
+  const table = (head: string[], rows: string[][], testid: string, numeric = true) =>
+    h('table', { class: numeric ? 'overview-table numeric' : 'overview-table', 'data-testid': testid }, h('tr', {}, ...head.map((c) => h('th', {}, c))), ...rows.map((r) => h('tr', {}, ...r.map((c) => h('td', {}, c)))));
+  const dtypes = [...byDtype].sort((a, b) => b[1].bytes - a[1].bytes);
+  const parts: HTMLElement[] = [
+    h('p', { class: 'overview-hint' }, 'Select a tensor in the tree to see its values, statistics and bytes.'),
+    h('h3', {}, 'Data types'),
+    table(['dtype', 'tensors', 'parameters', 'size'], dtypes.map(([dtype, d]) => [dtype, formatInt(d.tensors), formatCount(d.elements), formatBytes(d.bytes)]), 'overview-dtypes'),
+  ];
+  if (info.files.length > 1) {
+    const perFile = info.files.map(() => 0);
+    for (const t of info.tensors) perFile[t.fileIndex]++;
+    parts.push(h('h3', {}, 'Files'), table(['file', 'tensors', 'size'], info.files.map((f, i) => [baseName(f.path), formatInt(perFile[i]), formatBytes(f.size)]), 'overview-files'));
+  }
+  const metadata = Object.entries(info.metadata ?? {});
+  if (metadata.length) parts.push(h('h3', {}, 'Metadata'), table(['key', 'value'], metadata.map(([k, v]) => [k, String(v)]), 'overview-metadata', false));
+  return h('div', { class: 'panel-empty', 'data-testid': 'panel-empty' }, ...parts);
 }
 
 function baseName(path: string): string {

@@ -86,7 +86,8 @@ export class TreeView {
     const total = this.tree.nodes[ROOT];
     this.countEl.textContent = result
       ? `${result.matches} of ${total.tensorCount} tensors match`
-      : `${total.tensorCount} tensors · ${formatCount(total.params)} parameters · ${formatBytes(total.bytes)}${this.fileCount > 1 ? ` in ${this.fileCount} files` : ''}`;
+      : `${total.tensorCount} tensors · ${formatCount(total.params)} params · ${formatBytes(total.bytes)}${this.fileCount > 1 ? ` · ${this.fileCount} files` : ''}`;
+    this.countEl.title = this.countEl.textContent;
     this.noMatch.hidden = !result || result.matches > 0;
     this.noMatch.textContent = `No tensor name matches “${query}”. Esc clears the filter.`;
     this.onFilter(query);
