@@ -4,9 +4,10 @@
 // can pass on a blank plot).
 import { after, before, describe } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, vscodeSession } from './session.mjs';
-import { makeWorkspace } from './workspace.mjs';
+import { makeWorkspace, repoRoot } from './workspace.mjs';
 
 const MODEL = 'tiny-llama.safetensors';
 const TENSOR = 'model.layers.0.self_attn.q_proj.weight';
@@ -31,6 +32,8 @@ describe('model editor in VS Code (code-server + Chromium)', { timeout: 300_000 
 
   before(async () => {
     workspace = makeWorkspace(join(dir, 'workspace'));
+    // Every dtype and the odd shapes: an empty [0, 4] tensor, a scalar.
+    copyFileSync(join(repoRoot, 'test', 'fixtures', 'ref_mixed.safetensors'), join(workspace, 'models', 'ref_mixed.safetensors'));
     page = await session.start(workspace);
   });
 
@@ -194,5 +197,24 @@ describe('model editor in VS Code (code-server + Chromium)', { timeout: 300_000 
     await until(async () => (await wv.locator('[data-testid="colorbar"] .colorbar-tick').allInnerTexts()).join() === 'false,true', 'false/true colour bar');
     await wv.locator('[data-testid="stats"]').scrollIntoViewIfNeeded();
     await screenshot('bool-stats');
+  });
+
+  step('a tensor without elements says so and offers no edit (Apply would have edited the tensor shown before)', async () => {
+    await runCommand('View: Close All Editors');
+    await quickOpen('ref_mixed.safetensors');
+    const wv = webview();
+    const pick = async (name) => {
+      await wv.locator('[data-testid="tree-filter"] input').fill(name);
+      await wv.locator(`vscode-tree-item[data-tensor="${name}"] .row-label`).click();
+      await wv.locator('[data-testid="tensor-name"]', { hasText: name }).waitFor();
+    };
+    await pick('layers.1.scale');
+    await wv.locator('[data-testid="heatmap-status"]', { hasText: '1 × 1 · exact values' }).waitFor({ timeout: 30_000 });
+    assert.equal(await wv.locator('[data-testid="edit-apply"]').isEnabled(), true);
+    await pick('layers.1.empty');
+    await wv.locator('[data-testid="no-values"]', { hasText: 'shape [0, 4] has no elements' }).waitFor();
+    assert.equal(await wv.locator('[data-testid="edit-apply"]').isVisible(), false, 'no edit controls');
+    assert.equal(await wv.locator('[data-testid="heatmap"]').isVisible(), false);
+    await screenshot('empty-tensor');
   });
 });

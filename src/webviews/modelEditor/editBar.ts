@@ -23,6 +23,8 @@ export class EditBar {
   private readonly typed = new Map<string, string>();
   private subject: { tensor: string; view: SliceView } | undefined;
   private editable = true;
+  /** False for a tensor without elements: nothing to edit, no controls. */
+  private available = true;
   private busy = false;
 
   constructor(
@@ -37,7 +39,7 @@ export class EditBar {
     this.op = h('select', { class: 'select-input', 'data-testid': 'edit-op', 'aria-label': 'Operation' }, ...OPS.map((o) => h('option', { value: o.kind }, o.label)));
     this.op.addEventListener('change', () => this.renderParams());
     this.params = h('span', { class: 'edit-params' });
-    this.apply = h('button', { class: 'button', 'data-testid': 'edit-apply' }, 'Apply');
+    this.apply = h('button', { class: 'button', 'data-testid': 'edit-apply', title: 'Apply the operation to these rows and columns of the view shown (Undo takes it back)' }, 'Apply');
     this.apply.addEventListener('click', () => void this.run());
     this.result = h('div', { class: 'edit-result muted', 'data-testid': 'edit-result' });
     for (const input of [this.rows, this.cols]) {
@@ -69,10 +71,19 @@ export class EditBar {
   setSubject(tensor: string, view: SliceView): void {
     const same = this.subject?.tensor === tensor && this.subject.view.slice === view.slice;
     this.subject = { tensor, view };
+    this.apply.disabled = this.busy;
     if (!same) {
       this.setRect(undefined);
       this.showResult('', false);
     }
+  }
+
+  /** Another tensor is being shown: until its view arrives, Apply must not edit the previous one. */
+  clearSubject(available: boolean): void {
+    this.subject = undefined;
+    this.apply.disabled = true;
+    this.available = available;
+    this.element.hidden = !this.editable || !available;
   }
 
   /** A drag-selection on the heatmap (undefined: the whole view). */
@@ -84,7 +95,7 @@ export class EditBar {
 
   setEditable(editable: boolean): void {
     this.editable = editable;
-    this.element.hidden = !editable;
+    this.element.hidden = !editable || !this.available;
   }
 
   private typedRect(): Viewport | undefined {
@@ -131,7 +142,7 @@ export class EditBar {
       this.showResult((err as Error).message, true);
     } finally {
       this.busy = false;
-      this.apply.disabled = false;
+      this.apply.disabled = this.subject === undefined;
     }
   }
 

@@ -9,7 +9,7 @@ import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import { TILE_NO_VALUE, type DocumentEdit, type EditResult, type ElementInfo, type RegionSummary, type SliceView, type TensorInfo, type Tile, type Viewport } from '../../shared/protocol';
 import { debounce, h } from './dom';
 import { cleanHex, elementValue } from './editModel';
-import { formatInt, formatValue, spaceHex } from './format';
+import { formatInt, formatTick, formatValue, spaceHex } from './format';
 import { cellAt, cellEdges, codeToValue, colorbarTicks, divergingScale, sequentialScale, tileToZ, valueToCode, type ColorMode } from './heatmapData';
 import { isCancelled, type HostRpc } from './hostRpc';
 import { plotly, type PlotDiv } from './plotly';
@@ -569,8 +569,13 @@ export class HeatmapView {
     ramp.style.background = `linear-gradient(to top, ${this.colorscale().map(([p, c]) => `${c} ${(p * 100).toFixed(1)}%`).join(', ')})`;
     // About one label per 45 px of bar.
     const barHeight = this.colorbar.clientHeight || 300;
-    const { tickvals, ticktext } =
+    let { tickvals, ticktext } =
       this.subject?.tensor.dtype === 'BOOL' ? boolTicks(tile.lo, tile.hi) : colorbarTicks(tile.lo, tile.hi, Math.max(2, Math.min(8, Math.floor(barHeight / 45))));
+    if (tickvals.length < 2 && tile.hi > tile.lo) {
+      // A short bar (a single-row view's strip) whose round ticks missed: label its ends.
+      tickvals = [0, 254];
+      ticktext = [formatTick(tile.lo, tile.hi - tile.lo), formatTick(tile.hi, tile.hi - tile.lo)];
+    }
     const ticks = tickvals.map((code, i) => {
       const tick = h('div', { class: 'colorbar-tick' }, ticktext[i]);
       tick.style.bottom = `${(code / 254) * 100}%`;
@@ -609,6 +614,9 @@ export class HeatmapView {
             ...axis,
             domain: [STRIP_DOMAIN + PROFILE_GAP, 1],
             anchor: 'x',
+            // Room for long value labels and the title beside them; compact exponents.
+            automargin: true,
+            exponentformat: 'e',
             showgrid: true,
             gridcolor: t.border,
             autorange: true,

@@ -55,6 +55,7 @@ export class StatsView {
     this.dtype = tensor.dtype;
     this.body.replaceChildren(h('div', { class: 'muted' }, 'Computing…'));
     this.histogram.hidden = true;
+    this.logButton.hidden = true;
     this.progress.hidden = false;
     this.progress.value = undefined;
     this.progress.max = 1;
@@ -130,11 +131,10 @@ export class StatsView {
   private async drawHistogram(s: TensorStats): Promise<void> {
     const { counts, min, max } = s.histogram;
     const bool = this.dtype === 'BOOL';
-    if (bool ? s.numel === 0 : counts.length === 0 || !counts.some((c) => c > 0)) {
-      this.histogram.hidden = true;
-      return;
-    }
-    this.histogram.hidden = false;
+    const empty = bool ? s.numel === 0 : counts.length === 0 || !counts.some((c) => c > 0);
+    this.histogram.hidden = empty;
+    this.logButton.hidden = empty;
+    if (empty) return;
     const Plotly = await plotly();
     const t = themeColors();
     const width = (max - min) / counts.length;

@@ -22,6 +22,7 @@ export class TensorPanel {
   readonly element: HTMLElement;
   private readonly header: HTMLElement;
   private readonly empty: HTMLElement;
+  private readonly noValues: HTMLElement;
   private readonly body: HTMLElement;
   private readonly stats: StatsView;
   private readonly slicer: SlicePicker;
@@ -56,12 +57,13 @@ export class TensorPanel {
     });
     this.hex = new HexView(rpc, edit);
     this.empty = modelOverview(info);
+    this.noValues = h('div', { class: 'muted', 'data-testid': 'no-values', hidden: true });
     // Values first: the heatmap is what one opens a tensor for; statistics follow.
     this.body = h(
       'div',
       { class: 'panel-body', hidden: true },
       this.header,
-      h('section', { class: 'view' }, h('h3', {}, 'Values'), this.slicer.element, this.editBar.element, this.heatmap.element),
+      h('section', { class: 'view' }, h('h3', {}, 'Values'), this.noValues, this.slicer.element, this.editBar.element, this.heatmap.element),
       this.hex.element,
       this.stats.element,
     );
@@ -81,6 +83,9 @@ export class TensorPanel {
     this.stats.load(tensor);
     this.hex.show(tensor);
     const n = elementCount(tensor.shape);
+    this.editBar.clearSubject(n > 0);
+    this.noValues.hidden = n > 0;
+    this.noValues.textContent = `No values: shape ${formatShape(tensor.shape)} has no elements.`;
     if (n === 0) {
       this.sliceAbort?.abort();
       this.slicer.setTensor([]);
