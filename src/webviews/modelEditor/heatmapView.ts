@@ -63,6 +63,8 @@ export class HeatmapView {
   private readonly modeButtons: Record<ColorMode, HTMLButtonElement>;
   private readonly toolButtons: Record<DragTool, HTMLButtonElement>;
   private readonly selectBox: HTMLElement;
+  /** Single-row views: a vertical line through the hovered column, over the line plot and the strip. */
+  private readonly guide: HTMLElement;
   private tool: DragTool = 'zoom';
   /** The rectangle selected for region edits (drawn dashed), in view coordinates. */
   private selectedRect: Viewport | undefined;
@@ -139,6 +141,7 @@ export class HeatmapView {
     };
     this.updateToolButtons();
     this.selectBox = h('div', { class: 'select-box', hidden: true });
+    this.guide = h('div', { class: 'hover-guide', 'data-testid': 'hover-guide', hidden: true });
     this.element = h(
       'section',
       { class: 'heatmap', 'data-testid': 'heatmap' },
@@ -153,7 +156,7 @@ export class HeatmapView {
       // Above the plot, so what is under the mouse (or was clicked) is read where one looks.
       h('div', { class: 'hover-line', 'data-testid': 'hover-line' }, this.hoverHint, this.hoverIndex, ' ', this.hoverValue),
       this.loading,
-      h('div', { class: 'heatmap-area' }, this.plotDiv, this.colorbar, this.hoverBox, this.selectBox),
+      h('div', { class: 'heatmap-area' }, this.plotDiv, this.colorbar, this.guide, this.hoverBox, this.selectBox),
       this.selection,
     );
 
@@ -728,6 +731,7 @@ export class HeatmapView {
       ? { key: `e:${at.row}:${at.col}`, row: at.row, col: at.col, exact: true }
       : { key: `r:${cell.viewport.row0}:${cell.viewport.row1}:${cell.viewport.col0}:${cell.viewport.col1}`, row: at.row, col: at.col, exact: false, cell: cell.viewport };
     this.placeHoverBox(ev);
+    this.placeGuide(at.col);
     if (this.hovered?.key === target.key) return;
     this.hovered = target;
     this.lastHovered = target;
@@ -798,8 +802,20 @@ export class HeatmapView {
     this.hoverBox.style.top = `${y + 16 + hgt > area.height ? Math.max(0, y - 16 - hgt) : y + 16}px`;
   }
 
+  private placeGuide(col: number): void {
+    const fl = this.plotDiv._fullLayout;
+    const s = this.subject;
+    this.guide.hidden = !fl || !s || !hasProfile(s);
+    if (this.guide.hidden || !fl) return;
+    const [x0, x1] = fl.xaxis.range;
+    this.guide.style.left = `${fl.xaxis._offset + ((col - x0) / (x1 - x0)) * fl.xaxis._length}px`;
+    this.guide.style.top = `${fl._size.t}px`;
+    this.guide.style.height = `${fl._size.h}px`;
+  }
+
   private hideHoverBox(): void {
     this.hoverBox.hidden = true;
+    this.guide.hidden = true;
     this.hovered = undefined;
   }
 
