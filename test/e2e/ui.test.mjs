@@ -140,6 +140,25 @@ describe('model editor in VS Code (code-server + Chromium)', { timeout: 300_000 
     assert.deepEqual(titles, ['Zoom', 'Pan', 'Zoom in', 'Zoom out', 'Reset axes']);
   });
 
+  step('colour range: the tensor’s p1..p99 or min..max (from the CLI’s statistics) instead of the view’s', async () => {
+    const wv = webview();
+    const stats = JSON.parse(cli('stats', join(workspace, 'models', MODEL), TENSOR, '--json'));
+    const q = (p) => stats.quantiles.find(([at]) => at === p)[1];
+    const colorbar = wv.locator('[data-testid="colorbar"]');
+    const range = async () => [Number(await colorbar.getAttribute('data-lo')), Number(await colorbar.getAttribute('data-hi'))];
+    // Diverging: symmetric around 0.
+    const robust = Math.max(Math.abs(q(0.01)), Math.abs(q(0.99)));
+    await wv.locator('[data-testid="range-robust"]').click();
+    await until(async () => (await range())[1] === robust, `p1..p99 range ±${robust}`);
+    assert.deepEqual(await range(), [-robust, robust]);
+    await screenshot('range-robust');
+    const whole = Math.max(Math.abs(stats.min), Math.abs(stats.max));
+    await wv.locator('[data-testid="range-tensor"]').click();
+    await until(async () => (await range())[1] === whole, `min..max range ±${whole}`);
+    await wv.locator('[data-testid="range-view"]').click();
+    await wv.locator('[data-testid="range-view"][aria-pressed="true"]').waitFor();
+  });
+
   step('a 1-D tensor shows its values as a line over the colour strip; hovering the line reads the CLI’s value', async () => {
     const wv = webview();
     const file = join(workspace, 'models', MODEL);

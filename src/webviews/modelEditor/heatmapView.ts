@@ -6,7 +6,7 @@
 // a new value or new bytes. In "Select" mode a drag selects a rectangle for region edits.
 
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
-import { TILE_NO_VALUE, type DocumentEdit, type EditResult, type ElementInfo, type RegionSummary, type SliceView, type TensorInfo, type Tile, type Viewport } from '../../shared/protocol';
+import { TILE_NO_VALUE, type TileRange, type DocumentEdit, type EditResult, type ElementInfo, type RegionSummary, type SliceView, type TensorInfo, type Tile, type Viewport } from '../../shared/protocol';
 import { debounce, h } from './dom';
 import { cleanHex, elementValue } from './editModel';
 import { formatInt, formatTick, formatValue, spaceHex } from './format';
@@ -46,6 +46,21 @@ export interface HeatmapHooks {
 
 type DragTool = 'zoom' | 'select';
 
+/**
+ * What the colours span: the shown view's own min..max, the whole tensor's (colours keep
+ * their meaning while moving through slices), or the tensor's 1st..99th percentile (a few
+ * outliers no longer wash out the rest; beyond it colours saturate).
+ */
+export type RangeMode = 'view' | 'tensor' | 'robust';
+
+/** The tensor-wide numbers the range modes need (from its statistics). */
+export interface TensorRange {
+  min: number;
+  max: number;
+  p1: number;
+  p99: number;
+}
+
 type HoverTarget = { key: string; row: number; col: number; exact: true } | { key: string; row: number; col: number; exact: false; cell: Viewport };
 
 export class HeatmapView {
@@ -61,6 +76,10 @@ export class HeatmapView {
   private readonly selection: HTMLElement;
   private readonly colorbar: HTMLElement;
   private readonly modeButtons: Record<ColorMode, HTMLButtonElement>;
+  private readonly rangeButtons: Record<RangeMode, HTMLButtonElement>;
+  private rangeMode: RangeMode = 'view';
+  /** The tensor-wide range of a tensor, once its statistics are in. */
+  private tensorRange: { tensor: string; range: TensorRange } | undefined;
   private readonly toolButtons: Record<DragTool, HTMLButtonElement>;
   private readonly selectBox: HTMLElement;
   /** Single-row views: a vertical line through the hovered column, over the line plot and the strip. */
@@ -130,6 +149,17 @@ export class HeatmapView {
       sequential: modeButton('sequential', 'Sequential', 'Viridis colour map over the tile’s min..max'),
     };
     this.updateModeButtons();
+    const rangeButton = (mode: RangeMode, label: string, title: string) => {
+      const b = h('button', { class: 'seg', title, 'data-testid': `range-${mode}` }, label);
+      b.addEventListener('click', () => this.setRangeMode(mode));
+      return b;
+    };
+    this.rangeButtons = {
+      view: rangeButton('view', 'View', 'Colours span the min..max of the view shown'),
+      tensor: rangeButton('tensor', 'Tensor', 'Colours span the whole tensor’s min..max: the same colour is the same value in every slice'),
+      robust: rangeButton('robust', 'p1–p99', 'Colours span the whole tensor’s 1st..99th percentile: outliers saturate instead of washing out the rest'),
+    };
+    this.updateRangeButtons();
     const toolButton = (tool: DragTool, label: string, title: string) => {
       const b = h('button', { class: 'seg', title, 'data-testid': `tool-${tool}` }, label);
       b.addEventListener('click', () => void this.setTool(tool));
@@ -149,6 +179,7 @@ export class HeatmapView {
         'div',
         { class: 'heatmap-toolbar' },
         h('span', { class: 'segmented' }, this.modeButtons.diverging, this.modeButtons.sequential),
+        h('span', { class: 'segmented', title: 'Colour range' }, this.rangeButtons.view, this.rangeButtons.tensor, this.rangeButtons.robust),
         h('span', { class: 'segmented' }, this.toolButtons.zoom, this.toolButtons.select),
         this.statusEl,
       ),
@@ -299,6 +330,35 @@ export class HeatmapView {
     if (this.subject) void this.loadBase(true);
   }
 
+  /** The tensor's statistics arrived: a tensor-wide colour range can be used. */
+  setTensorRange(tensor: string, range: TensorRange | undefined): void {
+    this.tensorRange = range && { tensor, range };
+    if (this.rangeMode !== 'view' && this.subject?.tensor.name === tensor) void this.loadBase(true);
+  }
+
+  private setRangeMode(mode: RangeMode): void {
+    if (mode === this.rangeMode) return;
+    this.rangeMode = mode;
+    this.updateRangeButtons();
+    if (this.subject) void this.loadBase(true);
+  }
+
+  private updateRangeButtons(): void {
+    for (const [mode, b] of Object.entries(this.rangeButtons)) b.setAttribute('aria-pressed', String(mode === this.rangeMode));
+  }
+
+  /** The engine's colour range for the overview tile (a tensor-wide mode falls back to the view's until the statistics are in). */
+  private tileRange(): TileRange {
+    const t = this.tensorRange?.tensor === this.subject?.tensor.name ? this.tensorRange?.range : undefined;
+    if (this.rangeMode === 'view' || !t) return this.colorMode === 'diverging' ? { kind: 'symmetric' } : { kind: 'auto' };
+    let [lo, hi] = this.rangeMode === 'tensor' ? [t.min, t.max] : [t.p1, t.p99];
+    if (this.colorMode === 'diverging') {
+      const m = Math.max(Math.abs(lo), Math.abs(hi));
+      [lo, hi] = [-m, m];
+    }
+    return { kind: 'fixed', lo, hi };
+  }
+
   private updateModeButtons(): void {
     for (const [mode, b] of Object.entries(this.modeButtons)) b.setAttribute('aria-pressed', String(mode === this.colorMode));
   }
@@ -351,7 +411,7 @@ export class HeatmapView {
             viewport: whole,
             maxRows: px.h,
             maxCols: px.w,
-            range: this.colorMode === 'diverging' ? { kind: 'symmetric' } : { kind: 'auto' },
+            range: this.tileRange(),
           },
           { signal: abort.signal },
         ),
@@ -674,6 +734,7 @@ export class HeatmapView {
       swatch.style.background = NO_VALUE_COLOR;
       this.statusEl.append(' · ', swatch, ' not finite (NaN, ±Inf)');
     }
+    this.statusEl.title = this.statusEl.textContent ?? '';
   }
 
   private setLoading(on: boolean): void {

@@ -26,7 +26,11 @@ export class StatsView {
   private logCounts = false;
   private readonly logButton: HTMLButtonElement;
 
-  constructor(private readonly rpc: HostRpc) {
+  constructor(
+    private readonly rpc: HostRpc,
+    /** A tensor's statistics are in (the heatmap's tensor-wide colour ranges use them). */
+    private readonly onStats: (tensor: string, stats: TensorStats) => void = () => {},
+  ) {
     this.progress = h('vscode-progress-bar', { class: 'stats-progress', 'data-testid': 'stats-progress' }) as VscodeProgressBar;
     this.body = h('div', { class: 'stats-body' });
     this.histogram = h('div', { class: 'histogram', 'data-testid': 'histogram' }) as HTMLDivElement;
@@ -73,6 +77,7 @@ export class StatsView {
         this.stats = stats;
         this.element.dataset.state = 'done';
         this.render(stats);
+        this.onStats(tensor.name, stats);
       })
       .catch((err: unknown) => {
         if (isCancelled(err) || abort.signal.aborted) return;

@@ -3,13 +3,13 @@
 // the chosen slice and the hex view of its bytes. Edits go to the host; when the model's
 // bytes change (here, in another editor, by undo or redo) everything shown is fetched again.
 
-import type { DocumentEdit, EditResult, ModelInfo, TensorInfo } from '../../shared/protocol';
+import type { DocumentEdit, EditResult, ModelInfo, TensorInfo, TensorStats } from '../../shared/protocol';
 import { h } from './dom';
 import { EditBar } from './editBar';
 import { byteOfElement, unitOf } from './editModel';
 import { HexView } from './hexView';
 import { formatBytes, formatCount, formatInt, formatShape } from './format';
-import { HeatmapView } from './heatmapView';
+import { HeatmapView, type TensorRange } from './heatmapView';
 import type { ColorMode } from './heatmapData';
 import { isCancelled, saveViewState, type HostRpc } from './hostRpc';
 import { SlicePicker } from './slicePicker';
@@ -40,7 +40,7 @@ export class TensorPanel {
     colorMode: ColorMode,
   ) {
     this.header = h('header', { class: 'tensor-header' });
-    this.stats = new StatsView(rpc);
+    this.stats = new StatsView(rpc, (tensor, stats) => this.heatmap.setTensorRange(tensor, tensorRange(stats)));
     this.slicer = new SlicePicker((slice) => void this.applySlice(slice));
     const edit = (e: DocumentEdit): Promise<EditResult> => this.rpc.edit(e);
     this.editBar = new EditBar(edit, (rect) => this.heatmap.setSelectedRect(rect));
@@ -58,14 +58,15 @@ export class TensorPanel {
     this.hex = new HexView(rpc, edit);
     this.empty = modelOverview(info);
     this.noValues = h('div', { class: 'muted', 'data-testid': 'no-values', hidden: true });
-    // Values first: the heatmap is what one opens a tensor for; statistics follow.
+    // Values first: the heatmap is what one opens a tensor for; the statistics summarise it;
+    // the raw bytes, the deepest level, come last.
     this.body = h(
       'div',
       { class: 'panel-body', hidden: true },
       this.header,
       h('section', { class: 'view' }, h('h3', {}, 'Values'), this.noValues, this.slicer.element, this.editBar.element, this.heatmap.element),
-      this.hex.element,
       this.stats.element,
+      this.hex.element,
     );
     this.element = h('div', { class: 'tensor-panel', 'data-testid': 'tensor-panel' }, this.empty, this.body);
   }
@@ -194,6 +195,13 @@ function modelOverview(info: ModelInfo): HTMLElement {
   const metadata = Object.entries(info.metadata ?? {});
   if (metadata.length) parts.push(h('h3', {}, 'Metadata'), table(['key', 'value'], metadata.map(([k, v]) => [k, String(v)]), 'overview-metadata', false));
   return h('div', { class: 'panel-empty', 'data-testid': 'panel-empty' }, ...parts);
+}
+
+/** min, max and the 1st/99th percentiles of a tensor's finite values (undefined when it has none). */
+function tensorRange(s: TensorStats): TensorRange | undefined {
+  const q = (p: number) => s.quantiles.find(([at]) => Math.abs(at - p) < 1e-9)?.[1];
+  if (s.min === null || s.max === null) return undefined;
+  return { min: s.min, max: s.max, p1: q(0.01) ?? s.min, p99: q(0.99) ?? s.max };
 }
 
 function baseName(path: string): string {
