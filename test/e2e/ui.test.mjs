@@ -218,6 +218,24 @@ describe('model editor in VS Code (code-server + Chromium)', { timeout: 300_000 
     await screenshot('bool-stats');
   });
 
+  step('one outlier stretching the colours is pointed out; the hint switches to the p1..p99 range', async () => {
+    const wv = webview();
+    const NAN = 'debug.activations_with_nan';
+    await wv.locator('[data-testid="tree-filter"] input').fill('activations_with_nan');
+    await wv.locator(`vscode-tree-item[data-tensor="${NAN}"] .row-label`).click();
+    const hint = wv.locator('[data-testid="outlier-hint"]');
+    await hint.waitFor({ timeout: 30_000 });
+    await screenshot('outlier-hint');
+    await hint.click();
+    await wv.locator('[data-testid="range-robust"][aria-pressed="true"]').waitFor();
+    const stats = JSON.parse(cli('stats', join(workspace, 'models', 'quantized.safetensors'), NAN, '--json'));
+    const q = (p) => stats.quantiles.find(([at]) => at === p)[1];
+    const robust = Math.max(Math.abs(q(0.01)), Math.abs(q(0.99)));
+    await until(async () => Number(await wv.locator('[data-testid="colorbar"]').getAttribute('data-hi')) === robust, 'p1..p99 colours');
+    assert.equal(await hint.count(), 0, 'no hint once the range is robust');
+    await wv.locator('[data-testid="range-view"]').click();
+  });
+
   step('a tensor without elements says so and offers no edit (Apply would have edited the tensor shown before)', async () => {
     await runCommand('View: Close All Editors');
     await quickOpen('ref_mixed.safetensors');

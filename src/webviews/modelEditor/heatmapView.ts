@@ -81,6 +81,8 @@ export class HeatmapView {
   /** The tensor-wide range of a tensor, once its statistics are in. */
   private tensorRange: { tensor: string; range: TensorRange } | undefined;
   private readonly toolButtons: Record<DragTool, HTMLButtonElement>;
+  /** Zoom | Select; gone when the model cannot be edited (zoom is then the only drag). */
+  private readonly toolGroup: HTMLElement;
   private readonly selectBox: HTMLElement;
   /** Single-row views: a vertical line through the hovered column, over the line plot and the strip. */
   private readonly guide: HTMLElement;
@@ -170,6 +172,7 @@ export class HeatmapView {
       select: toolButton('select', 'Select', 'Drag to select a rectangle to edit'),
     };
     this.updateToolButtons();
+    this.toolGroup = h('span', { class: 'segmented' }, this.toolButtons.zoom, this.toolButtons.select);
     this.selectBox = h('div', { class: 'select-box', hidden: true });
     this.guide = h('div', { class: 'hover-guide', 'data-testid': 'hover-guide', hidden: true });
     this.element = h(
@@ -180,7 +183,7 @@ export class HeatmapView {
         { class: 'heatmap-toolbar' },
         h('span', { class: 'segmented' }, this.modeButtons.diverging, this.modeButtons.sequential),
         h('span', { class: 'segmented', title: 'Colour range' }, this.rangeButtons.view, this.rangeButtons.tensor, this.rangeButtons.robust),
-        h('span', { class: 'segmented' }, this.toolButtons.zoom, this.toolButtons.select),
+        this.toolGroup,
         this.statusEl,
       ),
       this.errorEl,
@@ -258,7 +261,7 @@ export class HeatmapView {
 
   setEditable(editable: boolean): void {
     this.editable = editable;
-    this.toolButtons.select.hidden = !editable;
+    this.toolGroup.hidden = !editable;
     if (!editable && this.tool === 'select') void this.setTool('zoom');
   }
 
@@ -333,7 +336,9 @@ export class HeatmapView {
   /** The tensor's statistics arrived: a tensor-wide colour range can be used. */
   setTensorRange(tensor: string, range: TensorRange | undefined): void {
     this.tensorRange = range && { tensor, range };
-    if (this.rangeMode !== 'view' && this.subject?.tensor.name === tensor) void this.loadBase(true);
+    if (this.subject?.tensor.name !== tensor) return;
+    if (this.rangeMode !== 'view') void this.loadBase(true);
+    else this.updateStatus();
   }
 
   private setRangeMode(mode: RangeMode): void {
@@ -656,7 +661,8 @@ export class HeatmapView {
     // Cells without a value (NaN, or all-NaN blocks) are gaps: this colour shows through,
     // distinct from every colour of both scales. A shape, not plot_bgcolor, which would also
     // fill a single-row view's line plot.
-    const shapes: object[] = [{ type: 'rect', xref: 'x domain', yref: 'y domain', x0: 0, x1: 1, y0: 0, y1: 1, fillcolor: NO_VALUE_COLOR, line: { width: 0 }, layer: 'below' }];
+    // Only under a tile: an empty plot (the next view loading) is not a field of NaN.
+    const shapes: object[] = this.base ? [{ type: 'rect', xref: 'x domain', yref: 'y domain', x0: 0, x1: 1, y0: 0, y1: 1, fillcolor: NO_VALUE_COLOR, line: { width: 0 }, layer: 'below' }] : [];
     // Outlines in the foreground colour over a wider one in the background colour: visible on every cell colour.
     const outline = (x0: number, x1: number, y0: number, y1: number, width: number, dash?: string) =>
       shapes.push({ type: 'rect', x0, x1, y0, y1, line: { color: t.background, width: width + 2 } }, { type: 'rect', x0, x1, y0, y1, line: { color: t.foreground, width, dash } });
@@ -733,6 +739,13 @@ export class HeatmapView {
       const swatch = h('span', { class: 'swatch' });
       swatch.style.background = NO_VALUE_COLOR;
       this.statusEl.append(' · ', swatch, ' not finite (NaN, ±Inf)');
+    }
+    // A few outliers stretch the colours so the bulk looks flat: say so, and offer the fix.
+    const t = this.tensorRange?.tensor === this.subject?.tensor.name ? this.tensorRange?.range : undefined;
+    if (this.rangeMode === 'view' && t && t.max > t.min && t.p99 - t.p1 < 0.1 * (t.max - t.min)) {
+      const fix = h('button', { class: 'link-button', 'data-testid': 'outlier-hint', title: 'Colour by the tensor’s 1st..99th percentile' }, 'outliers stretch the colours: use p1–p99');
+      fix.addEventListener('click', () => this.setRangeMode('robust'));
+      this.statusEl.append(' · ', fix);
     }
     this.statusEl.title = this.statusEl.textContent ?? '';
   }
