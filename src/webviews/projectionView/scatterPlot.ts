@@ -168,7 +168,7 @@ export class ScatterPlot {
         ? { scene: { xaxis: { ...axisStyle, showbackground: false }, yaxis: { ...axisStyle, showbackground: false }, zaxis: { ...axisStyle, showbackground: false }, bgcolor: 'rgba(0,0,0,0)' } }
         : { xaxis: { ...axisStyle, scaleanchor: 'y' }, yaxis: axisStyle }),
     };
-    const config = { displayModeBar: true, displaylogo: false, scrollZoom: true, responsive: true, modeBarButtonsToRemove: ['toImage', 'select2d', 'lasso2d'] };
+    const config = { displayModeBar: true, displaylogo: false, showSendToCloud: false, showEditInChartStudio: false, scrollZoom: true, responsive: true, modeBarButtonsToRemove: ['toImage', 'select2d', 'lasso2d'] };
     const div = (await (fresh ? Plotly.newPlot : Plotly.react)(this.element, traces, layout, config)) as PlotDiv;
     if (!this.drawn || fresh) this.listen(div);
     this.drawn = true;
