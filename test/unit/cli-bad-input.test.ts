@@ -8,13 +8,12 @@
 // commands) and a share of them, every kind included, through the built CLI in child processes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { buildEngine } from './cli-build';
-import { runCliInProcess, type CliResult } from './cli-run';
+import { runCli, runCliInProcess, type CliResult } from './cli-run';
 import { COMMANDS } from '../../src/engine/commands/index';
 import { serializeSafetensors, writeSafetensors } from '../../src/engine/safetensors/writer';
 
@@ -67,22 +66,8 @@ const NOBODY = 65534;
 
 /** The built CLI in a child process; as root, `asNobody` runs it as user nobody (permissions apply). */
 async function spawnCli(args: string[], c: Pick<Case, 'cwd' | 'env' | 'asNobody'> = {}): Promise<CliResult> {
-  const cli = await buildEngine();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
-      cwd: c.cwd ?? tmp,
-      // HOME: where onnxruntime keeps its telemetry id (nobody cannot write root's).
-      env: { ...process.env, HOME, ...c.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(c.asNobody && ROOT ? { uid: NOBODY, gid: NOBODY } : {}),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  // HOME: where onnxruntime keeps its telemetry id (nobody cannot write root's).
+  return runCli(args, { HOME, ...c.env }, { cwd: c.cwd ?? tmp, ...(c.asNobody && ROOT ? { uid: NOBODY, gid: NOBODY } : {}) });
 }
 
 /** Runs `work` on every item, at most `limit` at a time (the machine may have two cores). */
