@@ -4,7 +4,7 @@
 // node_modules/.cache so the bundle resolves its external packages like dist/cli.js does.
 import * as esbuild from 'esbuild';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export const PROJECT_ROOT = resolve(__dirname, '../..');
 
@@ -32,4 +32,25 @@ export function buildEngine(): Promise<string> {
     return outfile;
   })();
   return built;
+}
+
+let builtWithWorker: Promise<string> | undefined;
+
+/** The engine bundle with the projection worker beside it, as dist/projectionWorker.js is. */
+export function buildEngineWithWorker(): Promise<string> {
+  builtWithWorker ??= (async () => {
+    const cli = await buildEngine();
+    await esbuild.build({
+      entryPoints: [join(PROJECT_ROOT, 'src/engine/projection/worker.ts')],
+      outfile: join(dirname(cli), 'projectionWorker.js'),
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      external: ['onnxruntime-node'],
+      logLevel: 'silent',
+    });
+    return cli;
+  })();
+  return builtWithWorker;
 }

@@ -8,10 +8,9 @@
 // Also: tensorSource with edits over a packed 4-bit tensor equals the same bytes written out.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import * as esbuild from 'esbuild';
-import { buildEngine, PROJECT_ROOT } from './cli-build';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildEngineWithWorker } from './cli-build';
 import { tempFolder, writeModel, rng, randomBytes } from './patch-helpers';
 import { EngineClient, EngineError } from '../../src/extension/engineClient';
 import { EngineErrorCode, type DocumentEdit } from '../../src/shared/protocol';
@@ -41,21 +40,7 @@ let client: EngineClient;
 after(() => client?.dispose());
 async function engine(): Promise<EngineClient> {
   if (client) return client;
-  const cli = await buildEngine();
-  // The projection worker next to the engine bundle, as dist/projectionWorker.js is.
-  const worker = join(dirname(cli), 'projectionWorker.js');
-  if (!existsSync(worker)) {
-    await esbuild.build({
-      entryPoints: [join(PROJECT_ROOT, 'src/engine/projection/worker.ts')],
-      outfile: worker,
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      external: ['onnxruntime-node'],
-      logLevel: 'silent',
-    });
-  }
+  const cli = await buildEngineWithWorker();
   client = new EngineClient({ enginePath: cli });
   return client;
 }

@@ -6,10 +6,9 @@
 // computations on the same numbers.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import * as esbuild from 'esbuild';
-import { buildEngine, PROJECT_ROOT } from './cli-build';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildEngineWithWorker } from './cli-build';
 import { tempFolder, writeModel, rng } from './patch-helpers';
 import { EngineClient, EngineError, type CancellationTokenLike } from '../../src/extension/engineClient';
 import { EngineErrorCode, type EngineProgress } from '../../src/shared/protocol';
@@ -52,21 +51,7 @@ let client: EngineClient;
 after(() => client?.dispose());
 async function engine(): Promise<EngineClient> {
   if (client) return client;
-  const cli = await buildEngine();
-  // The projection worker next to the engine bundle, as dist/projectionWorker.js is.
-  const worker = join(dirname(cli), 'projectionWorker.js');
-  if (!existsSync(worker)) {
-    await esbuild.build({
-      entryPoints: [join(PROJECT_ROOT, 'src/engine/projection/worker.ts')],
-      outfile: worker,
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      external: ['onnxruntime-node'],
-      logLevel: 'silent',
-    });
-  }
+  const cli = await buildEngineWithWorker();
   client = new EngineClient({ enginePath: cli });
   return client;
 }
