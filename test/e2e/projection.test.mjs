@@ -11,7 +11,7 @@ import { after, before, describe } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, vscodeSession } from './session.mjs';
+import { cli, vscodeSession, until } from './session.mjs';
 import { makeWorkspace } from './workspace.mjs';
 
 const MODEL_DIR = 'tiny-embeddings';
@@ -22,17 +22,6 @@ const session = vscodeSession('projection');
 const { dir, cspViolations, screenshot, step, webviewFrame, quickOpen } = session;
 let page;
 
-/** Waits until `read()` gives a value matching `pattern` (text that updates after a debounce or a fill). */
-async function until(read, pattern, what, timeout = 10_000) {
-  const deadline = Date.now() + timeout;
-  let value;
-  for (;;) {
-    value = await read().catch(() => undefined);
-    if (typeof value === 'string' && pattern.test(value)) return value;
-    assert.ok(Date.now() < deadline, `${what}: ${JSON.stringify(value)} does not match ${pattern}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('clustering view in VS Code (code-server + Chromium)', { timeout: 300_000 }, () => {
   let workspace;

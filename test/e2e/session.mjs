@@ -153,3 +153,15 @@ export function vscodeSession(name) {
   };
   return s;
 }
+
+/** Waits until `read()` gives a value matching `pattern` (text that updates after a debounce or a fill). */
+export async function until(read, pattern, what, timeout = 10_000) {
+  const deadline = Date.now() + timeout;
+  let value;
+  for (;;) {
+    value = await read().catch(() => undefined);
+    if (typeof value === 'string' && pattern.test(value)) return value;
+    assert.ok(Date.now() < deadline, `${what}: ${JSON.stringify(value)} does not match ${pattern}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

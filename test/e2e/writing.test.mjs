@@ -10,7 +10,7 @@ import { after, before, describe } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, runCli, vscodeSession } from './session.mjs';
+import { cli, runCli, vscodeSession, until } from './session.mjs';
 import { QUIET_SETTINGS } from './workspace.mjs';
 
 const MODEL = 'w.safetensors';
@@ -148,17 +148,6 @@ async function waitForFile(path, timeout = 30_000) {
   }
 }
 
-/** Waits until `read()` gives a value matching `pattern`. */
-async function until(read, pattern, what, timeout = 10_000) {
-  const deadline = Date.now() + timeout;
-  let value;
-  for (;;) {
-    value = await read().catch(() => undefined);
-    if (typeof value === 'string' && pattern.test(value)) return value;
-    assert.ok(Date.now() < deadline, `${what}: ${JSON.stringify(value)} does not match ${pattern}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /**
  * The save dialog that is open now (in the browser: a path in a quick input): waits for the
